@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aggregator.c -- packets to flows to session records.  See aggregator.h.
+ *
+ * Client side: the sender of a SYN, the receiver of a SYN-ACK; without a
+ * handshake, the side not using a server port (below 1024 or a known
+ * service port); otherwise the sender of the first packet.
+ */
+#include "aggregator.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct frag_slot {
+	struct net_addr src, dst;
+	uint32_t id;
+	uint16_t sport, dport;
+	uint8_t proto, used;
+};
+
+struct aggregator {
+	struct agg_config cfg;
+	struct flow_table *flows;
+	struct frag_slot *frags;
+	uint64_t clock_ns;        /* newest packet time seen */
+	agg_session_fn *cb;
+	void *arg;
+	struct agg_stats st;
+};
+
+void agg_config_default(struct agg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	flow_config_default(&cfg->flow);
+	cfg->interim_s = 60;
+	cfg->frag_slots = AGG_FRAG_SLOTS_DEFAULT;
+}
+
+static void on_flow_end(struct flow *f, enum flow_end_reason why, void *arg)
+{
+	struct aggregator *a = arg;
+	struct session s = {
+		.flow = f, .is_update = false, .end_reason = why, .ts_ns = f->last_ns,
+	};
+	a->st.sessions++;
+	if (a->cb)
+		a->cb(&s, a->arg);
+}
+
+struct aggregator *agg_new(const struct agg_config *cfg, agg_session_fn *cb, void *arg)
+{
+	struct aggregator *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->cfg = *cfg;
+	if (a->cfg.frag_slots == 0)
+		a->cfg.frag_slots = 1;
+	a->cb = cb;
+	a->arg = arg;
+	a->frags = calloc(a->cfg.frag_slots, sizeof(*a->frags));
+	a->flows = flow_table_new(&cfg->flow, cfg->seed, on_flow_end, a);
+	if (!a->frags || !a->flows) {
+		int e = errno ? errno : ENOMEM;
+		agg_free(a);
+		errno = e;
+		return NULL;
+	}
+	return a;
+}
+
+void agg_free(struct aggregator *a)
+{
+	if (!a)
+		return;
+	flow_table_free(a->flows);
+	free(a->frags);
+	free(a);
+}
+
+/* --- fragments: remember the first fragment's ports by datagram id --- */
+
+static struct frag_slot *frag_slot_for(struct aggregator *a, const struct packet *p)
+{
+	uint64_t h = p->frag_id * 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ p->src.b[i] ^ ((uint64_t)p->dst.b[i] << 8)) * 0x100000001b3ULL;
+	return &a->frags[(h ^ p->l4proto) % a->cfg.frag_slots];
+}
+
+static bool frag_matches(const struct frag_slot *s, const struct packet *p)
+{
+	return s->used && s->id == p->frag_id && s->proto == p->l4proto &&
+	       !net_addr_cmp(&s->src, &p->src) && !net_addr_cmp(&s->dst, &p->dst);
+}
+
+/* Ports for pkt: its own, or its first fragment's.  False when unknown. */
+static bool packet_ports(struct aggregator *a, const struct packet *p,
+			 uint16_t *sport, uint16_t *dport)
+{
+	bool have = (p->flags & PKT_L4) ||
+		    ((p->flags & PKT_L4_TRUNC) && (p->sport || p->dport));
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
+		return false;
+	if (p->flags & PKT_FRAG) {
+		struct frag_slot *s = frag_slot_for(a, p);
+		if (p->flags & PKT_FRAG_HEAD) {
+			if (!have)
+				return false;
+			if (s->used && !frag_matches(s, p))
+				a->st.frag_overwrites++;
+			s->src = p->src;
+			s->dst = p->dst;
+			s->id = p->frag_id;
+			s->proto = p->l4proto;
+			s->sport = p->sport;
+			s->dport = p->dport;
+			s->used = 1;
+		} else {
+			if (!frag_matches(s, p)) {
+				a->st.frag_orphans++;
+				return false;
+			}
+			*sport = s->sport;
+			*dport = s->dport;
+			return true;
+		}
+	}
+	if (!have)
+		return false;
+	*sport = p->sport;
+	*dport = p->dport;
+	return true;
+}
+
+/* --- client side and TCP state --- */
+
+static bool is_server_port(uint16_t port)
+{
+	switch (port) {
+	case 1433: case 3306: case 3389: case 5222: case 5223: case 5228:
+	case 5432: case 8080: case 8443: case 9200:
+		return true;
+	default:
+		return port != 0 && port < 1024;
+	}
+}
+
+/* Decide whether the packet's sender is the client of a new flow. */
+static bool sender_is_client(const struct packet *p, uint16_t sport, uint16_t dport)
+{
+	if (p->l4proto == IPPROTO_TCP && (p->flags & PKT_L4) && (p->tcp_flags & TCPF_SYN))
+		return !(p->tcp_flags & TCPF_ACK);
+	if (is_server_port(dport) && !is_server_port(sport))
+		return true;
+	if (is_server_port(sport) && !is_server_port(dport))
+		return false;
+	return true;
+}
+
+enum hist_letter { H_SYN, H_SYNACK, H_ACK, H_DATA, H_FIN, H_RST, H_RETX, H_COUNT };
+static const char hist_upper[H_COUNT] = { 'S', 'H', 'A', 'D', 'F', 'R', 'T' };
+
+static void history_add(struct flow *f, int dir, enum hist_letter l)
+{
+	unsigned bit = 1u << (l + dir * H_COUNT);
+	char ch = hist_upper[l];
+	if (f->hist_seen & bit)
+		return;
+	f->hist_seen |= (uint16_t)bit;
+	if (f->hist_len >= FLOW_HISTORY_MAX)
+		return;
+	if (dir == FLOW_TOCLIENT)
+		ch = (char)(ch - 'A' + 'a');
+	f->history[f->hist_len++] = ch;
+	f->history[f->hist_len] = '\0';
+}
+
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+static void tcp_track(struct flow *f, int dir, const struct packet *p)
+{
+	struct flow_dir *d = &f->dir[dir];
+	uint8_t fl = p->tcp_flags;
+	uint32_t end;
+
+	if (!(p->flags & PKT_L4))
+		return; /* header cut short: counted, no state */
+	d->tcp_flags |= fl;
+	if (fl & TCPF_SYN)
+		history_add(f, dir, (fl & TCPF_ACK) ? H_SYNACK : H_SYN);
+	if (fl & TCPF_RST) {
+		history_add(f, dir, H_RST);
+		d->rst = 1;
+	}
+	if (fl & TCPF_FIN) {
+		history_add(f, dir, H_FIN);
+		d->fin = 1;
+	}
+	if (p->payload_len) {
+		if (d->pad && seq_lt(p->seq, d->next_seq))
+			history_add(f, dir, H_RETX);
+		else
+			history_add(f, dir, H_DATA);
+	} else if ((fl & (TCPF_ACK | TCPF_SYN | TCPF_FIN | TCPF_RST)) == TCPF_ACK) {
+		history_add(f, dir, H_ACK);
+	}
+	end = p->seq + p->payload_len + ((fl & TCPF_SYN) ? 1 : 0) + ((fl & TCPF_FIN) ? 1 : 0);
+	if (!d->pad || seq_lt(d->next_seq, end)) {
+		d->next_seq = end;
+		d->pad = 1; /* next_seq valid */
+	}
+}
+
+static enum flow_list tcp_list(const struct flow *f)
+{
+	if (f->dir[0].rst || f->dir[1].rst || (f->dir[0].fin && f->dir[1].fin))
+		return FLOW_LIST_TCP_CLOSED;
+	if ((f->dir[0].pkts && f->dir[1].pkts) || f->dir[0].payload_bytes ||
+	    f->dir[1].payload_bytes)
+		return FLOW_LIST_TCP_EST;
+	return FLOW_LIST_TCP_NEW;
+}
+
+static void emit_update(struct aggregator *a, struct flow *f, uint64_t now)
+{
+	struct session s = { .flow = f, .is_update = true, .ts_ns = now };
+	f->last_update_ns = now;
+	f->interim_count++;
+	a->st.updates++;
+	if (a->cb)
+		a->cb(&s, a->arg);
+}
+
+void agg_packet(struct aggregator *a, const struct packet *p)
+{
+	struct flow_key key;
+	struct flow *f;
+	uint16_t sport, dport;
+	bool swapped, is_tcp;
+	int dir;
+
+	a->st.packets++;
+	if (p->ts_ns >= a->clock_ns)
+		a->clock_ns = p->ts_ns;
+	else
+		a->st.time_regressions++;
+	flow_table_expire(a->flows, a->clock_ns);
+	if (!p->l3)
+		return;
+	a->st.ip_packets++;
+	if (!packet_ports(a, p, &sport, &dport)) {
+		a->st.no_ports++;
+		return;
+	}
+	is_tcp = p->l4proto == IPPROTO_TCP;
+	flow_key_make(&key, &p->src, sport, &p->dst, dport, p->l4proto, p->vlan, &swapped);
+	f = flow_table_lookup(a->flows, &key);
+	if (f && is_tcp && f->list == FLOW_LIST_TCP_CLOSED && (p->flags & PKT_L4) &&
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		flow_table_end(a->flows, f, FLOW_END_REUSED);
+		f = NULL;
+	}
+	if (!f) {
+		f = flow_table_insert(a->flows, &key,
+				      is_tcp ? FLOW_LIST_TCP_NEW : FLOW_LIST_OTHER, p->ts_ns);
+		/* src is in slot a unless swapped */
+		f->client_is_a = sender_is_client(p, sport, dport) != swapped;
+	}
+	/* sender in slot a (not swapped) and a is client -> toserver */
+	dir = (!swapped) == (f->client_is_a != 0) ? FLOW_TOSERVER : FLOW_TOCLIENT;
+	a->st.flow_packets++;
+	f->dir[dir].pkts++;
+	f->dir[dir].bytes += p->wire_len;
+	f->dir[dir].payload_bytes += p->payload_len;
+	if (p->ts_ns < f->first_ns)
+		f->first_ns = p->ts_ns;
+	if (is_tcp) {
+		tcp_track(f, dir, p);
+		flow_table_touch(a->flows, f, tcp_list(f), p->ts_ns);
+	} else {
+		if (p->payload_len)
+			history_add(f, dir, H_DATA);
+		flow_table_touch(a->flows, f, FLOW_LIST_OTHER, p->ts_ns);
+	}
+	if (a->cfg.interim_s &&
+	    a->clock_ns - f->last_update_ns >= (uint64_t)a->cfg.interim_s * 1000000000ull)
+		emit_update(a, f, a->clock_ns);
+}
+
+void agg_finish(struct aggregator *a)
+{
+	flow_table_flush(a->flows, FLOW_END_EOF);
+}
+
+void agg_get_stats(const struct aggregator *a, struct agg_stats *out,
+		   struct flow_table_stats *flows)
+{
+	if (out)
+		*out = a->st;
+	if (flows)
+		flow_table_get_stats(a->flows, flows);
+}

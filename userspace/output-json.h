@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output-json.h -- session records as JSON objects (jansson), field names
+ * after Suricata's EVE flow records and Zeek's conn.log.  The schema is
+ * documented in docs/sessions.md; keep the two in step.
+ */
+#ifndef MAILTAP_OUTPUT_JSON_H
+#define MAILTAP_OUTPUT_JSON_H
+
+#include <jansson.h>
+
+#include "aggregator.h"
+
+/* Returns a new reference (caller json_decref()s) or NULL on ENOMEM. */
+json_t *session_to_json(const struct session *s);
+
+/* Serialise compactly, keys in insertion order, with a trailing newline.
+ * Returns a malloc'd string the caller free()s, or NULL; *len gets the
+ * length. */
+char *json_to_line(const json_t *obj, size_t *len);
+
+#endif
