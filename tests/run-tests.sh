@@ -2,7 +2,8 @@
 # run-tests.sh TIER -- run the test tiers and close with "N passed, N failed".
 #
 # Tiers: unit (tests/unit binaries), golden (pcap replays against checked-in
-# output), tshark (per-flow counts cross-checked with tshark), all.  Every
+# output), tshark (per-flow counts cross-checked with tshark), labels
+# (sessions against the scenario generator's ground truth), all.  Every
 # tier prints "#summary PASSED FAILED" lines that this script adds up.
 # Exit status is non-zero when anything failed or nothing ran.
 set -u
@@ -57,12 +58,14 @@ case "$tier" in
 unit) run_unit ;;
 golden) run_script golden tests/golden/run.sh ;;
 tshark) run_script tshark tests/golden/tshark-check.sh ;;
+labels) run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap" ;;
 all)
 	run_unit
 	run_script golden tests/golden/run.sh
 	run_script tshark tests/golden/tshark-check.sh
+	run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap"
 	;;
-*) echo "usage: $0 unit|golden|tshark|all" >&2; exit 2 ;;
+*) echo "usage: $0 unit|golden|tshark|labels|all" >&2; exit 2 ;;
 esac
 
 echo "$passed passed, $failed failed"

@@ -193,6 +193,7 @@ static void tcp_track(struct flow *f, int dir, const struct packet *p)
 	if (fl & TCPF_RST) {
 		history_add(f, dir, H_RST);
 		d->rst = 1;
+		f->closed_by_rst = 1;
 	}
 	if (fl & TCPF_FIN) {
 		history_add(f, dir, H_FIN);
