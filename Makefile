@@ -37,7 +37,7 @@ endif
 
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
-	      -Iuserspace -Isensor -Ibpf $(PKG_CFLAGS)
+	      -Iuserspace -Isensor -Ibpf $(PKG_CFLAGS) -DMAILTAP_DATADIR=\"$(PREFIX)/share/mailtap\"
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 LIBS    := $(PKG_LIBS) -lm
 

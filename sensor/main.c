@@ -15,8 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include "aggregator.h"
 #include "capture.h"
+#include "catalog.h"
 #include "decode.h"
 #include "output-file.h"
 #include "output-json.h"
@@ -30,6 +33,11 @@
 #define EXIT_OUTPUT 3
 
 #define MAX_READ_FILES 1024
+#define MAX_CATALOGS 16
+
+#ifndef MAILTAP_DATADIR
+#define MAILTAP_DATADIR "/usr/local/share/mailtap"
+#endif
 
 /* Signal flags: the only mutable globals, written by handlers. */
 static volatile sig_atomic_t stop_requested;
@@ -38,6 +46,9 @@ static volatile sig_atomic_t stats_requested;
 struct sensor {
 	struct aggregator *agg;
 	struct out_file *sessions;  /* owned; NULL = sessions not written */
+	struct catalog *catalog;    /* owned */
+	struct session_json_opts jopts;
+	int all_flows;
 	struct decode_stats dstats;
 	int quiet;
 	int output_failed;
@@ -57,6 +68,10 @@ static void usage(FILE *fp)
 "      --sessions DEST     write session records as JSON lines to DEST\n"
 "                          ('-' = stdout, or a file path, appended)\n"
 "      --all-flows         write every flow, not only cloud-mail sessions\n"
+"      --community-id-seed N  Community ID seed (default 0)\n"
+"Identification:\n"
+"      --catalog FILE      endpoint catalog (repeatable: later files add\n"
+"                          providers; default: the installed catalog.json)\n"
 "  -q, --quiet             no stats summary on stderr at exit\n"
 "Flows:\n"
 "      --max-flows N       flow table size (default 1048576); the least\n"
@@ -101,6 +116,24 @@ static int parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max,
 	return 0;
 }
 
+static void print_app_stats(struct sensor *s)
+{
+	struct app_stats ap;
+	if (!agg_get_app_stats(s->agg, &ap))
+		return;
+	fprintf(stderr,
+		"  identify: client hellos %llu (after STARTTLS %llu, incomplete %llu), not tls %llu, bad tls %llu\n"
+		"            dns responses %llu (bad %llu, addresses learned %llu)\n"
+		"            mail sessions by sni %llu, by dns %llu, by ip %llu; pools full: ident %llu, reassembly %llu\n",
+		(unsigned long long)ap.hellos, (unsigned long long)ap.starttls,
+		(unsigned long long)ap.hellos_incomplete, (unsigned long long)ap.not_tls,
+		(unsigned long long)ap.tls_invalid, (unsigned long long)ap.dns_responses,
+		(unsigned long long)ap.dns_bad, (unsigned long long)ap.dns_answers,
+		(unsigned long long)ap.by_sni, (unsigned long long)ap.by_dns,
+		(unsigned long long)ap.by_ip, (unsigned long long)ap.ident_exhausted,
+		(unsigned long long)ap.reasm_exhausted);
+}
+
 static void print_stats(struct sensor *s, const struct capture_file_stats *cs)
 {
 	struct agg_stats as;
@@ -115,7 +148,7 @@ static void print_stats(struct sensor *s, const struct capture_file_stats *cs)
 		"  transport: tcp %llu, udp %llu, icmp %llu, icmpv6 %llu, other %llu\n"
 		"  problems: truncated %llu, invalid %llu, unsupported %llu, ip length > frame %llu, orphan fragments %llu\n"
 		"  flows:   created %llu, ended %llu, timed out %llu, evicted %llu, active %llu (max %llu)\n"
-		"  records: sessions %llu, session updates %llu, written %llu\n",
+		"  records: %llu written (of %llu ended flows and %llu updates; the rest were not mail)\n",
 		(unsigned long long)d->packets, (unsigned long long)d->bytes,
 		(unsigned long long)(cs ? cs->files : 0),
 		(unsigned long long)d->eth, (unsigned long long)d->vlan, (unsigned long long)d->mpls,
@@ -132,8 +165,9 @@ static void print_stats(struct sensor *s, const struct capture_file_stats *cs)
 		(unsigned long long)fs.created, (unsigned long long)fs.ended,
 		(unsigned long long)fs.timed_out, (unsigned long long)fs.evicted,
 		(unsigned long long)fs.active, (unsigned long long)fs.max_active,
-		(unsigned long long)as.sessions, (unsigned long long)as.updates,
-		(unsigned long long)(s->sessions ? out_file_count(s->sessions) : 0));
+		(unsigned long long)(s->sessions ? out_file_count(s->sessions) : 0),
+		(unsigned long long)as.sessions, (unsigned long long)as.updates);
+	print_app_stats(s);
 }
 
 static void on_session(const struct session *ss, void *arg)
@@ -145,7 +179,9 @@ static void on_session(const struct session *ss, void *arg)
 
 	if (!s->sessions || s->output_failed)
 		return;
-	o = session_to_json(ss);
+	if (!s->all_flows && !(ss->ident && ss->ident->has_match))
+		return;
+	o = session_to_json(ss, &s->jopts);
 	line = o ? json_to_line(o, &len) : NULL;
 	if (!line || out_file_write(s->sessions, line, len) < 0)
 		s->output_failed = 1;
@@ -167,6 +203,32 @@ static void on_frame(void *arg, int linktype, const uint8_t *frame, size_t caple
 	}
 }
 
+/* The catalog used when none is given: $MAILTAP_CATALOG, the installed
+ * one, or deploy/catalog.json of the checkout the binary was built in. */
+static const char *default_catalog(char *buf, size_t len)
+{
+	const char *env = getenv("MAILTAP_CATALOG");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/../deploy/catalog.json", exe);
+			if (access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, len, "%s/catalog.json", MAILTAP_DATADIR);
+	return buf;
+}
+
 static int should_stop(void *arg)
 {
 	struct sensor *s = arg;
@@ -176,7 +238,7 @@ static int should_stop(void *arg)
 int main(int argc, char **argv)
 {
 	enum { OPT_SESSIONS = 256, OPT_ALL_FLOWS, OPT_MAX_FLOWS, OPT_TCP_TO, OPT_TCP_NEW_TO,
-	       OPT_TCP_CLOSE_TO, OPT_UDP_TO, OPT_INTERIM, OPT_SEED };
+	       OPT_TCP_CLOSE_TO, OPT_UDP_TO, OPT_INTERIM, OPT_SEED, OPT_CATALOG, OPT_CID_SEED };
 	static const struct option longopts[] = {
 		{ "read", required_argument, NULL, 'r' },
 		{ "sessions", required_argument, NULL, OPT_SESSIONS },
@@ -188,12 +250,17 @@ int main(int argc, char **argv)
 		{ "udp-timeout", required_argument, NULL, OPT_UDP_TO },
 		{ "interim", required_argument, NULL, OPT_INTERIM },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "catalog", required_argument, NULL, OPT_CATALOG },
+		{ "community-id-seed", required_argument, NULL, OPT_CID_SEED },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char *files[MAX_READ_FILES];
+	static const char *catalogs[MAX_CATALOGS];
+	int ncatalogs = 0;
+	char catbuf[PATH_MAX + 32];
 	struct sensor s = { 0 };
 	struct agg_config acfg;
 	struct capture_file_stats cs = { 0 };
@@ -216,7 +283,24 @@ int main(int argc, char **argv)
 			files[nfiles++] = optarg;
 			break;
 		case OPT_SESSIONS: sessions_dest = optarg; break;
-		case OPT_ALL_FLOWS: break; /* every flow is written until the catalog lands */
+		case OPT_ALL_FLOWS:
+			s.all_flows = 1;
+			acfg.app.keep_unclassified = true;
+			break;
+		case OPT_CATALOG:
+			if (ncatalogs == MAX_CATALOGS) {
+				fprintf(stderr, "mailtap: at most %d --catalog files\n", MAX_CATALOGS);
+				return EXIT_USAGE;
+			}
+			catalogs[ncatalogs++] = optarg;
+			break;
+		case OPT_CID_SEED: {
+			uint32_t v;
+			if (parse_u32("--community-id-seed", optarg, 0, 65535, &v) < 0)
+				return EXIT_USAGE;
+			s.jopts.community_id_seed = (uint16_t)v;
+			break;
+		}
 		case OPT_MAX_FLOWS:
 			if (parse_u32("--max-flows", optarg, 1, 1u << 28, &acfg.flow.max_flows) < 0)
 				return EXIT_USAGE;
@@ -264,6 +348,22 @@ int main(int argc, char **argv)
 	}
 	acfg.seed = seed;
 
+	if (ncatalogs == 0)
+		catalogs[ncatalogs++] = default_catalog(catbuf, sizeof(catbuf));
+	s.catalog = catalog_new();
+	if (!s.catalog) {
+		fprintf(stderr, "mailtap: out of memory\n");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < ncatalogs; i++) {
+		if (catalog_load_file(s.catalog, catalogs[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailtap: catalog: %s\n", err);
+			catalog_free(s.catalog);
+			return EXIT_USAGE;
+		}
+	}
+	acfg.catalog = s.catalog;
+
 	if (sessions_dest) {
 		s.sessions = out_file_open(sessions_dest, err, sizeof(err));
 		if (!s.sessions) {
@@ -276,6 +376,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mailtap: cannot allocate the flow table (%u flows): %s\n",
 			acfg.flow.max_flows, strerror(errno));
 		out_file_close(s.sessions, err, sizeof(err));
+		catalog_free(s.catalog);
 		return EXIT_USAGE;
 	}
 
@@ -300,5 +401,6 @@ out:
 		exit_code = EXIT_OUTPUT;
 	}
 	agg_free(s.agg);
+	catalog_free(s.catalog);
 	return exit_code;
 }

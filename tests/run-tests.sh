@@ -3,7 +3,9 @@
 #
 # Tiers: unit (tests/unit binaries), golden (pcap replays against checked-in
 # output), tshark (per-flow counts cross-checked with tshark), labels
-# (sessions against the scenario generator's ground truth), all.  Every
+# (sessions against the scenario generator's ground truth), pcaps (the
+# ground truth itself against tshark), ident (SNI and JA3 per flow against
+# tshark), all.  Every
 # tier prints "#summary PASSED FAILED" lines that this script adds up.
 # Exit status is non-zero when anything failed or nothing ran.
 set -u
@@ -59,13 +61,17 @@ unit) run_unit ;;
 golden) run_script golden tests/golden/run.sh ;;
 tshark) run_script tshark tests/golden/tshark-check.sh ;;
 labels) run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap" ;;
+pcaps) run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py ;;
+ident) run_script ident-vs-tshark tests/golden/ident-check.sh ;;
 all)
 	run_unit
 	run_script golden tests/golden/run.sh
 	run_script tshark tests/golden/tshark-check.sh
 	run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap"
+	run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py
+	run_script ident-vs-tshark tests/golden/ident-check.sh
 	;;
-*) echo "usage: $0 unit|golden|tshark|labels|all" >&2; exit 2 ;;
+*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|all" >&2; exit 2 ;;
 esac
 
 echo "$passed passed, $failed failed"

@@ -24,6 +24,7 @@ struct aggregator {
 	struct agg_config cfg;
 	struct flow_table *flows;
 	struct frag_slot *frags;
+	struct app_layer *app;    /* owned; NULL when identification is off */
 	uint64_t clock_ns;        /* newest packet time seen */
 	agg_session_fn *cb;
 	void *arg;
@@ -36,6 +37,8 @@ void agg_config_default(struct agg_config *cfg)
 	flow_config_default(&cfg->flow);
 	cfg->interim_s = 60;
 	cfg->frag_slots = AGG_FRAG_SLOTS_DEFAULT;
+	cfg->identify = true;
+	app_config_default(&cfg->app);
 }
 
 static void on_flow_end(struct flow *f, enum flow_end_reason why, void *arg)
@@ -43,10 +46,13 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *arg)
 	struct aggregator *a = arg;
 	struct session s = {
 		.flow = f, .is_update = false, .end_reason = why, .ts_ns = f->last_ns,
+		.ident = a->app ? app_flow_ident(a->app, f) : NULL,
 	};
 	a->st.sessions++;
 	if (a->cb)
 		a->cb(&s, a->arg);
+	if (a->app)
+		app_flow_end(a->app, f);
 }
 
 struct aggregator *agg_new(const struct agg_config *cfg, agg_session_fn *cb, void *arg)
@@ -61,7 +67,12 @@ struct aggregator *agg_new(const struct agg_config *cfg, agg_session_fn *cb, voi
 	a->arg = arg;
 	a->frags = calloc(a->cfg.frag_slots, sizeof(*a->frags));
 	a->flows = flow_table_new(&cfg->flow, cfg->seed, on_flow_end, a);
-	if (!a->frags || !a->flows) {
+	if (cfg->identify) {
+		struct app_config ac = cfg->app;
+		ac.seed = cfg->seed;
+		a->app = app_new(&ac, cfg->catalog);
+	}
+	if (!a->frags || !a->flows || (cfg->identify && !a->app)) {
 		int e = errno ? errno : ENOMEM;
 		agg_free(a);
 		errno = e;
@@ -75,6 +86,7 @@ void agg_free(struct aggregator *a)
 	if (!a)
 		return;
 	flow_table_free(a->flows);
+	app_free(a->app);
 	free(a->frags);
 	free(a);
 }
@@ -188,8 +200,13 @@ static void tcp_track(struct flow *f, int dir, const struct packet *p)
 	if (!(p->flags & PKT_L4))
 		return; /* header cut short: counted, no state */
 	d->tcp_flags |= fl;
-	if (fl & TCPF_SYN)
+	if (fl & TCPF_SYN) {
 		history_add(f, dir, (fl & TCPF_ACK) ? H_SYNACK : H_SYN);
+		if (!d->isn_valid) {
+			d->isn = p->seq + 1;
+			d->isn_valid = 1;
+		}
+	}
 	if (fl & TCPF_RST) {
 		history_add(f, dir, H_RST);
 		d->rst = 1;
@@ -200,7 +217,7 @@ static void tcp_track(struct flow *f, int dir, const struct packet *p)
 		d->fin = 1;
 	}
 	if (p->payload_len) {
-		if (d->pad && seq_lt(p->seq, d->next_seq))
+		if (d->seq_valid && seq_lt(p->seq, d->next_seq))
 			history_add(f, dir, H_RETX);
 		else
 			history_add(f, dir, H_DATA);
@@ -208,9 +225,9 @@ static void tcp_track(struct flow *f, int dir, const struct packet *p)
 		history_add(f, dir, H_ACK);
 	}
 	end = p->seq + p->payload_len + ((fl & TCPF_SYN) ? 1 : 0) + ((fl & TCPF_FIN) ? 1 : 0);
-	if (!d->pad || seq_lt(d->next_seq, end)) {
+	if (!d->seq_valid || seq_lt(d->next_seq, end)) {
 		d->next_seq = end;
-		d->pad = 1; /* next_seq valid */
+		d->seq_valid = 1;
 	}
 }
 
@@ -226,7 +243,10 @@ static enum flow_list tcp_list(const struct flow *f)
 
 static void emit_update(struct aggregator *a, struct flow *f, uint64_t now)
 {
-	struct session s = { .flow = f, .is_update = true, .ts_ns = now };
+	struct session s = {
+		.flow = f, .is_update = true, .ts_ns = now,
+		.ident = a->app ? app_flow_ident(a->app, f) : NULL,
+	};
 	f->last_update_ns = now;
 	f->interim_count++;
 	a->st.updates++;
@@ -267,7 +287,12 @@ void agg_packet(struct aggregator *a, const struct packet *p)
 		f = flow_table_insert(a->flows, &key,
 				      is_tcp ? FLOW_LIST_TCP_NEW : FLOW_LIST_OTHER, p->ts_ns);
 		/* src is in slot a unless swapped */
+		/* a flow born from a late (out-of-order) packet starts its
+		 * interim clock now, not in the past */
+		f->last_update_ns = a->clock_ns;
 		f->client_is_a = sender_is_client(p, sport, dport) != swapped;
+		if (a->app)
+			app_flow_new(a->app, f, p->ts_ns);
 	}
 	/* sender in slot a (not swapped) and a is client -> toserver */
 	dir = (!swapped) == (f->client_is_a != 0) ? FLOW_TOSERVER : FLOW_TOCLIENT;
@@ -277,8 +302,11 @@ void agg_packet(struct aggregator *a, const struct packet *p)
 	f->dir[dir].payload_bytes += p->payload_len;
 	if (p->ts_ns < f->first_ns)
 		f->first_ns = p->ts_ns;
-	if (is_tcp) {
+	if (is_tcp)
 		tcp_track(f, dir, p);
+	if (a->app)
+		app_packet(a->app, f, dir, p);
+	if (is_tcp) {
 		flow_table_touch(a->flows, f, tcp_list(f), p->ts_ns);
 	} else {
 		if (p->payload_len)
@@ -302,4 +330,12 @@ void agg_get_stats(const struct aggregator *a, struct agg_stats *out,
 		*out = a->st;
 	if (flows)
 		flow_table_get_stats(a->flows, flows);
+}
+
+bool agg_get_app_stats(const struct aggregator *a, struct app_stats *out)
+{
+	if (!a->app)
+		return false;
+	app_get_stats(a->app, out);
+	return true;
 }

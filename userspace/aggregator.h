@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app-layer.h"
+#include "catalog.h"
 #include "decode.h"
 #include "flow-table.h"
 
@@ -25,6 +27,9 @@ struct agg_config {
 	uint32_t interim_s;   /* session_update period in packet time; 0 = off */
 	uint32_t frag_slots;  /* fragment attribution table size */
 	uint64_t seed;        /* hash seed */
+	bool identify;        /* run the app layer (TLS, DNS, catalog) */
+	struct app_config app;
+	const struct catalog *catalog; /* borrowed; must outlive the aggregator */
 };
 
 void agg_config_default(struct agg_config *cfg);
@@ -35,6 +40,7 @@ struct session {
 	bool is_update;                 /* interim update of a live flow */
 	enum flow_end_reason end_reason;/* when !is_update */
 	uint64_t ts_ns;                 /* packet time of the record */
+	const struct flow_ident *ident; /* what the flow was identified as, or NULL */
 };
 
 typedef void agg_session_fn(const struct session *s, void *arg);
@@ -63,5 +69,8 @@ void agg_finish(struct aggregator *a);
 
 void agg_get_stats(const struct aggregator *a, struct agg_stats *out,
 		   struct flow_table_stats *flows);
+
+/* App-layer counters; false when identification is off. */
+bool agg_get_app_stats(const struct aggregator *a, struct app_stats *out);
 
 #endif

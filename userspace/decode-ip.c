@@ -67,8 +67,13 @@ enum decode_result decode_ipv4(struct decode_ctx *d, struct cursor *c)
 		d->st->frags++;
 		pkt->flags |= PKT_FRAG;
 		pkt->frag_id = id;
+		pkt->frag_off = (uint32_t)(frag & IPV4_OFFMASK) * 8;
+		if (frag & IPV4_MF)
+			pkt->flags |= PKT_FRAG_MORE;
 		if (frag & IPV4_OFFMASK) { /* not the first: no L4 header */
 			pkt->payload_len = (uint32_t)d->wire_left;
+			pkt->payload_caplen = (uint32_t)cur_len(c);
+			pkt->payload = cur_len(c) ? cur_ptr(c) : NULL;
 			return DECODE_OK;
 		}
 		pkt->flags |= PKT_FRAG_HEAD;
@@ -144,9 +149,14 @@ enum decode_result decode_ipv6(struct decode_ctx *d, struct cursor *c)
 			d->st->frags++;
 			pkt->flags |= PKT_FRAG;
 			pkt->frag_id = ident;
+			pkt->frag_off = offflags & 0xfff8;
+			if (offflags & 1)
+				pkt->flags |= PKT_FRAG_MORE;
 			pkt->l4proto = nh;
 			if (offflags & 0xfff8) { /* not the first fragment */
 				pkt->payload_len = (uint32_t)d->wire_left;
+				pkt->payload_caplen = (uint32_t)cur_len(c);
+				pkt->payload = cur_len(c) ? cur_ptr(c) : NULL;
 				return DECODE_OK;
 			}
 			if (!(offflags & 1)) /* atomic fragment: not really one */
@@ -161,13 +171,15 @@ enum decode_result decode_ipv6(struct decode_ctx *d, struct cursor *c)
 			return DECODE_TRUNCATED;
 		}
 		ext = next == IPPROTO_AH ? ((size_t)hlen8 + 2) * 4 : ((size_t)hlen8 + 1) * 8;
-		if (!cur_skip(c, ext - 2)) {
-			d->st->truncated++;
-			return DECODE_TRUNCATED;
-		}
+		/* past the declared payload: invalid, checked before the
+		 * capture (the cursor is already narrowed to the payload) */
 		if (ext > d->wire_left) {
 			d->st->invalid++;
 			return DECODE_INVALID;
+		}
+		if (!cur_skip(c, ext - 2)) {
+			d->st->truncated++;
+			return DECODE_TRUNCATED;
 		}
 		decode_wire_consume(d, ext);
 		next = nh;

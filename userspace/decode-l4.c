@@ -70,6 +70,12 @@ static enum decode_result decode_udp(struct decode_ctx *d, struct cursor *c, siz
 	struct packet *pkt = d->pkt;
 	uint16_t sport, dport, ulen, csum;
 
+	/* before the reads: the cursor is narrowed to wire, so a datagram
+	 * too short for the header would otherwise look truncated */
+	if (wire < UDP_HLEN) {
+		d->st->invalid++;
+		return DECODE_INVALID;
+	}
 	if (!cur_be16(c, &sport) || !cur_be16(c, &dport)) {
 		d->st->truncated++;
 		return DECODE_TRUNCATED;
@@ -80,10 +86,6 @@ static enum decode_result decode_udp(struct decode_ctx *d, struct cursor *c, siz
 		pkt->flags |= PKT_L4_TRUNC;
 		d->st->truncated++;
 		return DECODE_TRUNCATED;
-	}
-	if (wire < UDP_HLEN) {
-		d->st->invalid++;
-		return DECODE_INVALID;
 	}
 	d->st->udp++;
 	pkt->sport = sport;

@@ -46,6 +46,7 @@ enum decode_result {
 #define PKT_FRAG      0x02 /* an IP fragment */
 #define PKT_FRAG_HEAD 0x04 /* ... the first one (offset 0) */
 #define PKT_L4_TRUNC  0x08 /* L4 header cut by the capture */
+#define PKT_FRAG_MORE 0x10 /* more fragments follow (MF / M bit) */
 
 /* TCP flag bits as on the wire */
 #define TCPF_FIN 0x01
@@ -69,6 +70,7 @@ struct packet {
 	uint8_t icmp_type, icmp_code;
 	uint16_t sport, dport;
 	uint32_t frag_id;       /* IPv4 id or IPv6 fragment id, when PKT_FRAG */
+	uint32_t frag_off;      /* byte offset of this fragment in the datagram */
 	uint32_t seq, ack;      /* TCP */
 	struct net_addr src, dst;
 	uint32_t ip_len;        /* IP datagram length on the wire */

@@ -60,8 +60,11 @@ struct flow_dir {
 	uint64_t payload_bytes;  /* L4 payload bytes on the wire */
 	uint8_t tcp_flags;       /* OR of every flag seen */
 	uint8_t fin, rst;
-	uint8_t pad;
+	uint8_t seq_valid;       /* next_seq is set */
 	uint32_t next_seq;       /* TCP: expected next sequence (for 'T' retransmissions) */
+	uint32_t isn;            /* TCP: SYN sequence + 1, the first payload byte */
+	uint8_t isn_valid;
+	uint8_t pad[3];
 };
 
 /* Application state a flow carries for the aggregator; opaque here. */
@@ -81,7 +84,9 @@ struct flow {
 	uint32_t interim_count;  /* session_update records emitted */
 	/* table links: pool indices, FLOW_NIL = none */
 	uint32_t hnext, lprev, lnext;
-	uint32_t app_slot;       /* aggregator-owned index, FLOW_NIL = none */
+	uint32_t app_slot;       /* app-layer index (app-layer.c), FLOW_NIL = none */
+	uint8_t app_done;        /* app layer has nothing more to inspect */
+	uint8_t pad2[3];
 };
 
 #define FLOW_NIL UINT32_MAX

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "community-id.h"
 #include "util-time.h"
 
 static const char *proto_name(uint8_t proto)
@@ -29,7 +30,33 @@ static void set_addr(json_t *o, const char *key, const struct net_addr *a)
 	json_object_set_new(o, key, json_string(net_addr_format(a, buf, sizeof(buf))));
 }
 
-json_t *session_to_json(const struct session *s)
+static void set_str(json_t *o, const char *key, const char *v)
+{
+	if (v && v[0])
+		json_object_set_new(o, key, json_string(v));
+}
+
+static void set_ident(json_t *o, const struct flow_ident *id)
+{
+	if (id->has_match) {
+		set_str(o, "provider", id->match.provider);
+		set_str(o, "service", id->match.service);
+	}
+	set_str(o, "app_proto", app_proto_name(id->app_proto));
+	set_str(o, "sni", id->sni);
+	set_str(o, "alpn", id->alpn);
+	set_str(o, "tls_version", app_tls_version_name(id->tls_version));
+	set_str(o, "ja4", id->ja4);
+	set_str(o, "ja3", id->ja3);
+	if (id->ech)
+		json_object_set_new(o, "ech", json_true());
+	if (id->starttls)
+		json_object_set_new(o, "starttls", json_true());
+	set_str(o, "dns_name", id->dns_name);
+	set_str(o, "classified_by", app_classified_by_name(id->classified_by));
+}
+
+json_t *session_to_json(const struct session *s, const struct session_json_opts *opts)
 {
 	const struct flow *f = s->flow;
 	const struct flow_key *k = &f->key;
@@ -53,6 +80,12 @@ json_t *session_to_json(const struct session *s)
 	set_addr(o, "dest_ip", srv);
 	json_object_set_new(o, "dest_port", json_integer(sport));
 	json_object_set_new(o, "proto", json_string(proto_name(k->proto)));
+	{
+		char cid[COMMUNITY_ID_STRLEN];
+		if (community_id_v1(cid, sizeof(cid), opts ? opts->community_id_seed : 0, true,
+				    k->proto, cli, srv, cport, sport) == 0)
+			json_object_set_new(o, "community_id", json_string(cid));
+	}
 	if (k->vlan[0]) {
 		json_t *v = json_array();
 		json_array_append_new(v, json_integer(k->vlan[0]));
@@ -67,6 +100,8 @@ json_t *session_to_json(const struct session *s)
 	json_object_set_new(o, "payload_bytes_toserver", json_integer((json_int_t)ts->payload_bytes));
 	json_object_set_new(o, "payload_bytes_toclient", json_integer((json_int_t)tc->payload_bytes));
 	json_object_set_new(o, "history", json_string(f->history));
+	if (s->ident)
+		set_ident(o, s->ident);
 	if (!s->is_update)
 		json_object_set_new(o, "end_reason", json_string(flow_end_reason_name(s->end_reason)));
 	return o;

@@ -11,8 +11,13 @@
 
 #include "aggregator.h"
 
-/* Returns a new reference (caller json_decref()s) or NULL on ENOMEM. */
-json_t *session_to_json(const struct session *s);
+struct session_json_opts {
+	uint16_t community_id_seed;  /* Community ID v1 seed (default 0) */
+};
+
+/* Returns a new reference (caller json_decref()s) or NULL on ENOMEM.
+ * @opts may be NULL for the defaults. */
+json_t *session_to_json(const struct session *s, const struct session_json_opts *opts);
 
 /* Serialise compactly, keys in insertion order, with a trailing newline.
  * Returns a malloc'd string the caller free()s, or NULL; *len gets the

@@ -36,6 +36,7 @@ def check(mailtap, labels_path):
     errs = []
     if rc != 0:
         errs.append("exit status %d" % rc)
+    seen_service = {}  # label service -> (provider, service) mailtap gave it
     by_key = {}
     for s in sessions:
         k = (s["proto"], s["src_ip"], s["src_port"], s["dest_ip"], s["dest_port"], tuple(s.get("vlan", [])))
@@ -54,6 +55,25 @@ def check(mailtap, labels_path):
                     errs.append("%s %s %s: label %d mailtap %d" % (lab["id"], d, lf, lab[d][lf], s[mf + sfx]))
         if s["end_reason"] not in END_OK.get(lab["end"], {lab["end"]}):
             errs.append("%s: ends %s, mailtap says %s" % (lab["id"], lab["end"], s["end_reason"]))
+        # identification: mail or not, and by what
+        if lab.get("mail"):
+            if not s.get("provider"):
+                errs.append("%s: a mail session, mailtap names no provider" % lab["id"])
+            if s.get("classified_by") != lab.get("identified_by"):
+                errs.append("%s: identified by %s, mailtap says %s"
+                            % (lab["id"], lab.get("identified_by"), s.get("classified_by")))
+            # one labelled service, one classification, whatever the evidence
+            got_svc = (s.get("provider"), s.get("service"))
+            first = seen_service.setdefault((lab.get("service"), lab["server_port"]), got_svc)
+            if first != got_svc:
+                errs.append("%s: %s classified as %s here, %s elsewhere"
+                            % (lab["id"], lab.get("service"), got_svc, first))
+        elif s.get("provider"):
+            errs.append("%s: not mail, mailtap says %s" % (lab["id"], s["provider"]))
+        if lab.get("sni") and s.get("sni") != lab["sni"]:
+            errs.append("%s: sni %s, mailtap says %s" % (lab["id"], lab["sni"], s.get("sni")))
+        if lab.get("alpn") and s.get("alpn") != lab["alpn"][0]:
+            errs.append("%s: first alpn %s, mailtap says %s" % (lab["id"], lab["alpn"][0], s.get("alpn")))
     # frames the generator lists as extra (garbage fragments and the like)
     # may form sessions of their own, within their byte budget
     extra = sum(e["wire_bytes"] for e in labels.get("extra_frames", []))

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * app-layer.h -- identification of what a flow talks to: DNS answers feed
+ * an IP->name cache; the client's first bytes of each TCP flow are
+ * reassembled (bounded) and parsed as a TLS ClientHello, after a STARTTLS
+ * upgrade where the port calls for one; and the endpoint catalog turns
+ * SNI, DNS-learned name or server address into a provider and a service.
+ *
+ * Classification: the first identity the flow has decides, in the order
+ * SNI, DNS-learned name, certificate name, IP range.  A name that is not in
+ * the catalog makes the flow not mail even when its address is in a mail
+ * range (shared front ends serve other applications too); the IP range is
+ * consulted only when no name is known.  A port alone never classifies.
+ *
+ * Memory: identification records and reassembly buffers come from two
+ * fixed pools allocated in app_new(); when either is exhausted the flow
+ * goes unidentified and a counter moves.  Nothing is allocated per packet.
+ */
+#ifndef MAILTAP_APP_LAYER_H
+#define MAILTAP_APP_LAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app-dns.h"
+#include "app-tls.h"
+#include "catalog.h"
+#include "decode.h"
+#include "flow-table.h"
+
+#define APP_REASM_BYTES 16384   /* client bytes kept per reassembly: the
+                                 * largest hello in our captures is 11414 */
+#define APP_ALPN_MAX 31         /* first ALPN protocol kept, longer cut */
+
+enum app_classified_by { APP_BY_NONE, APP_BY_SNI, APP_BY_DNS, APP_BY_CERT, APP_BY_IP };
+enum app_proto { APP_PROTO_NONE, APP_PROTO_TLS, APP_PROTO_SMTP, APP_PROTO_IMAP,
+		 APP_PROTO_POP3, APP_PROTO_HTTP, APP_PROTO_DNS };
+
+struct app_config {
+	uint32_t ident_slots;       /* flows with an identification record at once */
+	uint32_t reasm_slots;       /* ClientHello reassemblies at once */
+	uint32_t dns_cache_entries;
+	uint32_t dns_ttl_floor_s;   /* answers are kept at least this long */
+	bool keep_unclassified;     /* keep SNI/JA4 of non-mail flows (--all-flows) */
+	uint64_t seed;
+};
+
+void app_config_default(struct app_config *cfg);
+
+/* What a flow was identified as.  Strings are NUL-terminated, "" = unknown. */
+struct flow_ident {
+	char sni[TLS_SNI_MAX + 1];
+	char dns_name[DNS_NAME_BUF];
+	char alpn[APP_ALPN_MAX + 1];
+	char ja3[TLS_JA3_HEX_LEN + 1];
+	char ja4[TLS_JA4_LEN + 1];
+	uint16_t tls_version;       /* highest offered; 0 = no ClientHello seen */
+	uint8_t ech;                /* ECH/ESNI extension offered */
+	uint8_t starttls;           /* TLS began after a STARTTLS/STLS upgrade */
+	uint8_t app_proto;          /* enum app_proto */
+	uint8_t classified_by;      /* enum app_classified_by */
+	uint8_t has_match;
+	uint8_t pad;
+	struct catalog_match match; /* borrowed from the catalog: provider etc. */
+	uint32_t reasm_slot;        /* internal; FLOW_NIL = none */
+};
+
+struct app_stats {
+	uint64_t dns_responses, dns_bad, dns_answers;
+	uint64_t hellos, hellos_incomplete, not_tls, tls_invalid, starttls;
+	uint64_t ident_exhausted, reasm_exhausted;
+	uint64_t by_sni, by_dns, by_ip, unclassified;
+};
+
+/* Returns a new app layer (free with app_free) or NULL + errno.  @cat is
+ * borrowed and must outlive the app layer. */
+struct app_layer *app_new(const struct app_config *cfg, const struct catalog *cat);
+void app_free(struct app_layer *app);
+
+/* A flow was just created (its client side decided): name it from the DNS
+ * cache and the catalog's address ranges. */
+void app_flow_new(struct app_layer *app, struct flow *f, uint64_t now_ns);
+
+/* One packet of flow @f in direction @dir (FLOW_TOSERVER/TOCLIENT). */
+void app_packet(struct app_layer *app, struct flow *f, int dir, const struct packet *p);
+
+/* The flow's identification, or NULL.  Borrowed: valid until app_flow_end. */
+const struct flow_ident *app_flow_ident(const struct app_layer *app, const struct flow *f);
+
+/* The flow is leaving the table: release what it holds. */
+void app_flow_end(struct app_layer *app, struct flow *f);
+
+void app_get_stats(const struct app_layer *app, struct app_stats *out);
+
+/* "sni", "dns", "cert", "ip" or NULL. */
+const char *app_classified_by_name(uint8_t by);
+/* "tls", "smtp", "imap", "pop3", "http", "dns" or NULL. */
+const char *app_proto_name(uint8_t proto);
+/* "1.3", "1.2", ... for a TLS version code, or NULL. */
+const char *app_tls_version_name(uint16_t v);
+
+#endif
