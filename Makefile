@@ -23,9 +23,9 @@ SANFLAGS :=
 endif
 CC      ?= cc
 
-PKGS    := libpcap jansson libcrypto
+PKGS    := libpcap jansson libcrypto hiredis libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(CI),true)
@@ -50,7 +50,11 @@ endif
 LIB_SRC  := $(wildcard userspace/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libmailtap.a
-BIN_SRC  := $(wildcard sensor/*.c)
+# sensor/tool-*.c are the small companion programs (one file each,
+# build/mailtap-<name>); everything else in sensor/ is the sensor.
+TOOL_SRC := $(wildcard sensor/tool-*.c)
+TOOL_BIN := $(TOOL_SRC:sensor/tool-%.c=$(BUILD)/mailtap-%)
+BIN_SRC  := $(filter-out $(TOOL_SRC),$(wildcard sensor/*.c))
 BIN_OBJ  := $(BIN_SRC:%.c=$(BUILD)/%.o)
 BIN      := $(BUILD)/mailtap
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -58,7 +62,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-unit test-golden golden-update clean install help
 
-all: $(BIN)
+all: $(BIN) $(TOOL_BIN)
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -75,6 +79,10 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BIN_OBJ) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BIN_OBJ) $(LIB) $(LIBS)
+
+$(BUILD)/mailtap-%: $(BUILD)/sensor/tool-%.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/unit/check.h
 	@mkdir -p $(dir $@)
@@ -103,10 +111,15 @@ golden-update: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mailtap
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mailtap
+	install -m 0755 $(BIN) $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 deploy/catalog.json $(DESTDIR)$(PREFIX)/share/mailtap/ 2>/dev/null || true
 
 clean:
 	rm -rf build build-san
+
+# Optional parts with build rules of their own: the BPF programs and their
+# skeletons (bpf/bpf.mk), the fuzz harnesses (tests/fuzz/fuzz.mk).
+-include bpf/bpf.mk
+-include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -21,7 +21,7 @@
 #include "capture.h"
 #include "catalog.h"
 #include "decode.h"
-#include "output-file.h"
+#include "output.h"
 #include "output-json.h"
 
 #ifndef MAILTAP_VERSION
@@ -34,6 +34,7 @@
 
 #define MAX_READ_FILES 1024
 #define MAX_CATALOGS 16
+#define MAX_SINKS 8
 
 #ifndef MAILTAP_DATADIR
 #define MAILTAP_DATADIR "/usr/local/share/mailtap"
@@ -45,7 +46,9 @@ static volatile sig_atomic_t stats_requested;
 
 struct sensor {
 	struct aggregator *agg;
-	struct out_file *sessions;  /* owned; NULL = sessions not written */
+	struct out_sink *sessions[MAX_SINKS]; /* owned */
+	int nsessions;
+	uint64_t session_records;   /* records handed to the session sinks */
 	struct catalog *catalog;    /* owned */
 	struct session_json_opts jopts;
 	int all_flows;
@@ -66,7 +69,8 @@ static void usage(FILE *fp)
 "                          read in order as one timeline)\n"
 "Output:\n"
 "      --sessions DEST     write session records as JSON lines to DEST\n"
-"                          ('-' = stdout, or a file path, appended)\n"
+"                          ('-' = stdout, a file path (appended), or\n"
+"                          redis://host:port[/db][?key=K&mode=M]); repeatable\n"
 "      --all-flows         write every flow, not only cloud-mail sessions\n"
 "      --community-id-seed N  Community ID seed (default 0)\n"
 "Identification:\n"
@@ -165,7 +169,7 @@ static void print_stats(struct sensor *s, const struct capture_file_stats *cs)
 		(unsigned long long)fs.created, (unsigned long long)fs.ended,
 		(unsigned long long)fs.timed_out, (unsigned long long)fs.evicted,
 		(unsigned long long)fs.active, (unsigned long long)fs.max_active,
-		(unsigned long long)(s->sessions ? out_file_count(s->sessions) : 0),
+		(unsigned long long)s->session_records,
 		(unsigned long long)as.sessions, (unsigned long long)as.updates);
 	print_app_stats(s);
 }
@@ -173,18 +177,31 @@ static void print_stats(struct sensor *s, const struct capture_file_stats *cs)
 static void on_session(const struct session *ss, void *arg)
 {
 	struct sensor *s = arg;
+	char id[64];
 	json_t *o;
 	char *line;
 	size_t len;
 
-	if (!s->sessions || s->output_failed)
+	if (!s->nsessions || s->output_failed)
 		return;
 	if (!s->all_flows && !(ss->ident && ss->ident->has_match))
 		return;
 	o = session_to_json(ss, &s->jopts);
 	line = o ? json_to_line(o, &len) : NULL;
-	if (!line || out_file_write(s->sessions, line, len) < 0)
+	if (!line) {
 		s->output_failed = 1;
+		json_decref(o);
+		return;
+	}
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "record_id")));
+	for (int i = 0; i < s->nsessions; i++) {
+		if (out_sink_write(s->sessions[i], id, line, len) < 0) {
+			fprintf(stderr, "mailtap: --sessions %s: write failed: %s\n",
+				out_sink_dest(s->sessions[i]), strerror(errno));
+			s->output_failed = 1;
+		}
+	}
+	s->session_records++;
 	free(line);
 	json_decref(o);
 }
@@ -201,6 +218,21 @@ static void on_frame(void *arg, int linktype, const uint8_t *frame, size_t caple
 		stats_requested = 0;
 		print_stats(s, NULL);
 	}
+}
+
+/* Close every sink; report each failure once.  Returns -EIO if any. */
+static int close_sinks(struct sensor *s)
+{
+	char err[512];
+	int rc = 0;
+	for (int i = 0; i < s->nsessions; i++) {
+		if (out_sink_close(s->sessions[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailtap: --sessions: %s\n", err);
+			rc = -EIO;
+		}
+	}
+	s->nsessions = 0;
+	return rc;
 }
 
 /* The catalog used when none is given: $MAILTAP_CATALOG, the installed
@@ -264,7 +296,8 @@ int main(int argc, char **argv)
 	struct sensor s = { 0 };
 	struct agg_config acfg;
 	struct capture_file_stats cs = { 0 };
-	const char *sessions_dest = NULL;
+	const char *sessions_dest[MAX_SINKS];
+	int nsessions_dest = 0;
 	char err[512];
 	int nfiles = 0, opt, rc, exit_code = 0;
 	uint32_t seed = 0;
@@ -282,7 +315,13 @@ int main(int argc, char **argv)
 			}
 			files[nfiles++] = optarg;
 			break;
-		case OPT_SESSIONS: sessions_dest = optarg; break;
+		case OPT_SESSIONS:
+			if (nsessions_dest == MAX_SINKS) {
+				fprintf(stderr, "mailtap: at most %d --sessions destinations\n", MAX_SINKS);
+				return EXIT_USAGE;
+			}
+			sessions_dest[nsessions_dest++] = optarg;
+			break;
 		case OPT_ALL_FLOWS:
 			s.all_flows = 1;
 			acfg.app.keep_unclassified = true;
@@ -364,18 +403,22 @@ int main(int argc, char **argv)
 	}
 	acfg.catalog = s.catalog;
 
-	if (sessions_dest) {
-		s.sessions = out_file_open(sessions_dest, err, sizeof(err));
-		if (!s.sessions) {
+	for (int i = 0; i < nsessions_dest; i++) {
+		struct out_sink_config oc = { .kind = "sessions" };
+		s.sessions[i] = out_sink_open(sessions_dest[i], &oc, err, sizeof(err));
+		if (!s.sessions[i]) {
 			fprintf(stderr, "mailtap: --sessions: %s\n", err);
+			close_sinks(&s);
+			catalog_free(s.catalog);
 			return EXIT_OUTPUT;
 		}
+		s.nsessions++;
 	}
 	s.agg = agg_new(&acfg, on_session, &s);
 	if (!s.agg) {
 		fprintf(stderr, "mailtap: cannot allocate the flow table (%u flows): %s\n",
 			acfg.flow.max_flows, strerror(errno));
-		out_file_close(s.sessions, err, sizeof(err));
+		close_sinks(&s);
 		catalog_free(s.catalog);
 		return EXIT_USAGE;
 	}
@@ -395,11 +438,8 @@ int main(int argc, char **argv)
 	if (!s.quiet)
 		print_stats(&s, &cs);
 out:
-	if (s.output_failed || out_file_close(s.sessions, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mailtap: --sessions: %s\n",
-			s.output_failed ? "write failed" : err);
+	if (close_sinks(&s) < 0 || s.output_failed)
 		exit_code = EXIT_OUTPUT;
-	}
 	agg_free(s.agg);
 	catalog_free(s.catalog);
 	return exit_code;

@@ -5,7 +5,8 @@
 # output), tshark (per-flow counts cross-checked with tshark), labels
 # (sessions against the scenario generator's ground truth), pcaps (the
 # ground truth itself against tshark), ident (SNI and JA3 per flow against
-# tshark), all.  Every
+# tshark), and every tests/*/run-tier.sh (redis, bpf, fuzz, scenarios),
+# all.  Every
 # tier prints "#summary PASSED FAILED" lines that this script adds up.
 # Exit status is non-zero when anything failed or nothing ran.
 set -u
@@ -63,6 +64,7 @@ tshark) run_script tshark tests/golden/tshark-check.sh ;;
 labels) run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap" ;;
 pcaps) run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py ;;
 ident) run_script ident-vs-tshark tests/golden/ident-check.sh ;;
+redis|bpf|fuzz|scenarios) run_script "$tier" "tests/$tier/run-tier.sh" ;;
 all)
 	run_unit
 	run_script golden tests/golden/run.sh
@@ -70,8 +72,12 @@ all)
 	run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap"
 	run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py
 	run_script ident-vs-tshark tests/golden/ident-check.sh
+	# tiers that bring their own runner (each prints "#summary P F")
+	for r in tests/*/run-tier.sh; do
+		[ -x "$r" ] && run_script "$(basename "$(dirname "$r")")" "$r"
+	done
 	;;
-*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|all" >&2; exit 2 ;;
+*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|redis|bpf|fuzz|scenarios|all" >&2; exit 2 ;;
 esac
 
 echo "$passed passed, $failed failed"

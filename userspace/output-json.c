@@ -3,6 +3,7 @@
 #include "output-json.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,15 @@ json_t *session_to_json(const struct session *s, const struct session_json_opts 
 	json_object_set_new(o, "event_type", json_string(s->is_update ? "session_update" : "session"));
 	set_time(o, "ts", s->ts_ns);
 	json_object_set_new(o, "flow_id", json_integer((json_int_t)f->id));
+	{
+		/* stable across replays of the same input: flow start, flow
+		 * number, and which record of the flow this is */
+		char rid[64];
+		snprintf(rid, sizeof(rid), "%016llx-%llu-%u",
+			 (unsigned long long)f->first_ns, (unsigned long long)f->id,
+			 s->is_update ? f->interim_count : 0u);
+		json_object_set_new(o, "record_id", json_string(rid));
+	}
 	set_time(o, "start", f->first_ns);
 	set_time(o, "end", f->last_ns);
 	json_object_set_new(o, "duration", json_real(time_ns_to_s(f->last_ns - f->first_ns)));

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output.h -- record sinks behind one interface.  A destination string
+ * picks the kind: "-" (stdout) or a path is a JSON-lines file
+ * (output-file.c); "redis://..." or "unix:..." is a Redis sink
+ * (output-redis.c).  Callers hand each sink complete JSON lines; a sink
+ * never blocks the packet path for long and keeps its own error and
+ * counters, reported once by the caller.
+ */
+#ifndef MAILTAP_OUTPUT_H
+#define MAILTAP_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct out_sink;
+
+/* What a sink needs beyond its destination string. */
+struct out_sink_config {
+	const char *kind;       /* "sessions" or "alerts": names the default key
+	                         * ("mailtap:<kind>") and the spool subfolder */
+	const char *spool_dir;  /* where undeliverable records wait; NULL = the
+	                         * default of the sink */
+	const char *sensor_id;  /* this sensor's name, for heartbeats */
+};
+
+struct out_sink_stats {
+	uint64_t written;       /* records accepted by out_sink_write */
+	uint64_t delivered;     /* records confirmed at the destination */
+	uint64_t spooled;       /* records written to the spool */
+	uint64_t spool_depth;   /* records waiting in the spool now */
+	uint64_t retried, dropped;
+};
+
+/* Open a sink.  Returns a new handle (close with out_sink_close) or NULL
+ * with a one-line message in err. */
+struct out_sink *out_sink_open(const char *dest, const struct out_sink_config *cfg,
+			       char *err, size_t errlen);
+
+/* Hand one newline-terminated JSON record to the sink (copied).  @id is the
+ * record's stable id (alert_id, or flow id + sequence) for consumers that
+ * de-duplicate; may be NULL.  0 or -errno. */
+int out_sink_write(struct out_sink *s, const char *id, const char *line, size_t len);
+
+/* Flush what can be flushed and close; 0 or -errno with a message in err.
+ * NULL is a no-op. */
+int out_sink_close(struct out_sink *s, char *err, size_t errlen);
+
+void out_sink_get_stats(const struct out_sink *s, struct out_sink_stats *out);
+
+/* The destination string the sink was opened with (for messages). */
+const char *out_sink_dest(const struct out_sink *s);
+
+#endif
