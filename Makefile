@@ -23,7 +23,7 @@ SANFLAGS :=
 endif
 CC      ?= cc
 
-PKGS    := libpcap jansson libcrypto hiredis libbpf
+PKGS    := libpcap jansson libcrypto hiredis libbpf zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz)
 
@@ -39,7 +39,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
 	      -Iuserspace -Isensor -Ibpf $(PKG_CFLAGS) -DMAILTAP_DATADIR=\"$(PREFIX)/share/mailtap\"
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
-LIBS    := $(PKG_LIBS) -lm
+LIBS    := $(PKG_LIBS) -lm -pthread
 
 ifeq ($(V),1)
 Q :=

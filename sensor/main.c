@@ -16,10 +16,14 @@
 #include <unistd.h>
 
 #include <limits.h>
+#include <strings.h>
+#include <time.h>
 
 #include "aggregator.h"
 #include "capture.h"
 #include "catalog.h"
+#include "community-id.h"
+#include "score.h"
 #include "decode.h"
 #include "output.h"
 #include "output-json.h"
@@ -49,6 +53,13 @@ struct sensor {
 	struct out_sink *sessions[MAX_SINKS]; /* owned */
 	int nsessions;
 	uint64_t session_records;   /* records handed to the session sinks */
+	struct out_sink *alerts[MAX_SINKS];   /* owned */
+	int nalerts;
+	uint64_t alert_records;
+	struct score_engine *score;  /* owned */
+	const char *state_path;      /* --state, or NULL */
+	uint64_t last_state_save_ns; /* packet time of the last periodic save */
+	char sensor_id[64];
 	struct catalog *catalog;    /* owned */
 	struct session_json_opts jopts;
 	int all_flows;
@@ -73,6 +84,18 @@ static void usage(FILE *fp)
 "                          redis://host:port[/db][?key=K&mode=M]); repeatable\n"
 "      --all-flows         write every flow, not only cloud-mail sessions\n"
 "      --community-id-seed N  Community ID seed (default 0)\n"
+"Scoring and alerts:\n"
+"      --alerts DEST       write alert records (JSON lines; same DEST forms as\n"
+"                          --sessions); repeatable\n"
+"      --state FILE        keep baselines in FILE across runs (loaded at start,\n"
+"                          saved hourly in packet time and at exit)\n"
+"      --learning DUR      learn baselines before alerting (24h; e.g. 90m, 2d)\n"
+"      --internal CIDR     internal network (repeatable; default RFC 1918+ULA)\n"
+"      --allow CIDR        never score these hosts (repeatable)\n"
+"      --work-hours H-H    working hours of the site (8-18), --work-days mon-fri,\n"
+"      --tz ZONE           in time zone ZONE (UTC)\n"
+"      --alert-threshold N score (0-100) that raises an alert (50)\n"
+"      --sensor-id NAME    name of this sensor in records (host name)\n"
 "Identification:\n"
 "      --catalog FILE      endpoint catalog (repeatable: later files add\n"
 "                          providers; default: the installed catalog.json)\n"
@@ -120,6 +143,91 @@ static int parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max,
 	return 0;
 }
 
+/* "90", "90s", "30m", "24h", "2d" -> seconds. */
+static int parse_duration(const char *opt, const char *str, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned long long mul = 1;
+
+	errno = 0;
+	v = strtoull(str, &end, 10);
+	if (end == str || *str == '-' || errno)
+		goto bad;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	else if (*end == 'd')
+		mul = 86400, end++;
+	if (*end || v * mul > 366ull * 86400)
+		goto bad;
+	*out = (uint32_t)(v * mul);
+	return 0;
+bad:
+	fprintf(stderr, "mailtap: %s: '%s' is not a duration like 90m, 24h or 2d (at most a year)\n",
+		opt, str);
+	return -EINVAL;
+}
+
+/* "mon-fri", "mon,wed,fri", "sat-sun" -> bit per weekday (bit 0 = Sunday). */
+static int parse_days(const char *str, uint8_t *mask)
+{
+	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	char buf[64], *tok, *save = NULL;
+	uint8_t m = 0;
+
+	snprintf(buf, sizeof(buf), "%s", str);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int a = -1, b = -1;
+		char *dash = strchr(tok, '-');
+		if (dash)
+			*dash = '\0';
+		for (int i = 0; i < 7; i++) {
+			if (!strcasecmp(tok, names[i]))
+				a = i;
+			if (dash && !strcasecmp(dash + 1, names[i]))
+				b = i;
+		}
+		if (a < 0 || (dash && b < 0))
+			return -EINVAL;
+		if (!dash)
+			b = a;
+		for (int i = a;; i = (i + 1) % 7) {
+			m |= (uint8_t)(1u << i);
+			if (i == b)
+				break;
+		}
+	}
+	if (!m)
+		return -EINVAL;
+	*mask = m;
+	return 0;
+}
+
+static void print_score_stats(struct sensor *s)
+{
+	struct score_stats st;
+	if (!s->score)
+		return;
+	score_get_stats(s->score, &st);
+	fprintf(stderr,
+		"  scoring: %llu records, not internal %llu, allowlisted %llu; alerts %llu (re-alerts %llu, suppressed %llu), written %llu\n"
+		"           by kind: bulk_download %llu, bulk_upload %llu, beaconing %llu, off_hours %llu, new_client %llu; evicted: pairs %llu, novelty %llu\n",
+		(unsigned long long)st.events, (unsigned long long)st.not_internal,
+		(unsigned long long)st.allowed, (unsigned long long)st.alerts,
+		(unsigned long long)st.realerts, (unsigned long long)st.suppressed,
+		(unsigned long long)s->alert_records,
+		(unsigned long long)st.alerts_by_kind[SIG_BULK_DOWNLOAD],
+		(unsigned long long)st.alerts_by_kind[SIG_BULK_UPLOAD],
+		(unsigned long long)st.alerts_by_kind[SIG_BEACONING],
+		(unsigned long long)st.alerts_by_kind[SIG_OFF_HOURS],
+		(unsigned long long)st.alerts_by_kind[SIG_NEW_CLIENT],
+		(unsigned long long)st.pairs_evicted, (unsigned long long)st.novelty_evicted);
+}
+
 static void print_app_stats(struct sensor *s)
 {
 	struct app_stats ap;
@@ -128,12 +236,16 @@ static void print_app_stats(struct sensor *s)
 	fprintf(stderr,
 		"  identify: client hellos %llu (after STARTTLS %llu, incomplete %llu), not tls %llu, bad tls %llu\n"
 		"            dns responses %llu (bad %llu, addresses learned %llu)\n"
-		"            mail sessions by sni %llu, by dns %llu, by ip %llu; pools full: ident %llu, reassembly %llu\n",
+		"            server certificates %llu (none in clear %llu, bad %llu)\n"
+		"            mail sessions by sni %llu, by dns %llu, by cert %llu, by ip %llu; pools full: ident %llu, reassembly %llu\n",
 		(unsigned long long)ap.hellos, (unsigned long long)ap.starttls,
 		(unsigned long long)ap.hellos_incomplete, (unsigned long long)ap.not_tls,
 		(unsigned long long)ap.tls_invalid, (unsigned long long)ap.dns_responses,
 		(unsigned long long)ap.dns_bad, (unsigned long long)ap.dns_answers,
+		(unsigned long long)ap.certs, (unsigned long long)ap.certs_none,
+		(unsigned long long)ap.certs_bad,
 		(unsigned long long)ap.by_sni, (unsigned long long)ap.by_dns,
+		(unsigned long long)ap.by_cert,
 		(unsigned long long)ap.by_ip, (unsigned long long)ap.ident_exhausted,
 		(unsigned long long)ap.reasm_exhausted);
 }
@@ -172,6 +284,80 @@ static void print_stats(struct sensor *s, const struct capture_file_stats *cs)
 		(unsigned long long)s->session_records,
 		(unsigned long long)as.sessions, (unsigned long long)as.updates);
 	print_app_stats(s);
+	print_score_stats(s);
+}
+
+static void on_alert(const struct score_alert *a, void *arg)
+{
+	struct sensor *s = arg;
+	json_t *o = alert_to_json(a, s->sensor_id);
+	char *line;
+	size_t len;
+	char id[80];
+
+	line = o ? json_to_line(o, &len) : NULL;
+	if (!line) {
+		s->output_failed = 1;
+		json_decref(o);
+		return;
+	}
+	snprintf(id, sizeof(id), "%s-%u", a->alert_id, a->revision);
+	for (int i = 0; i < s->nalerts; i++) {
+		if (out_sink_write(s->alerts[i], id, line, len) < 0) {
+			fprintf(stderr, "mailtap: --alerts %s: write failed: %s\n",
+				out_sink_dest(s->alerts[i]), strerror(errno));
+			s->output_failed = 1;
+		}
+	}
+	s->alert_records++;
+	free(line);
+	json_decref(o);
+}
+
+static void save_state(struct sensor *s)
+{
+	char err[512];
+	if (s->state_path && score_state_save(s->score, s->state_path, err, sizeof(err)) < 0)
+		fprintf(stderr, "mailtap: --state: %s\n", err);
+}
+
+/* Hand a mail session record to the scoring engine. */
+static void score_session(struct sensor *s, const struct session *ss)
+{
+	const struct flow *f = ss->flow;
+	const struct flow_ident *id = ss->ident;
+	const struct net_addr *cli = f->client_is_a ? &f->key.a : &f->key.b;
+	const struct net_addr *srv = f->client_is_a ? &f->key.b : &f->key.a;
+	uint16_t cport = f->client_is_a ? f->key.port_a : f->key.port_b;
+	uint16_t sport = f->client_is_a ? f->key.port_b : f->key.port_a;
+	char cid[COMMUNITY_ID_STRLEN];
+	struct score_event ev = {
+		.ts_ns = ss->ts_ns,
+		.flow_start_ns = f->first_ns,
+		.first = ss->first,
+		.final = !ss->is_update,
+		.client = cli,
+		.server = srv,
+		.server_port = sport,
+		.provider = id->match.provider,
+		.service = id->match.service,
+		.app_proto = app_proto_name(id->app_proto),
+		.sni = id->sni,
+		.ja4 = id->ja4,
+		.delta_toserver = ss->delta_bytes[FLOW_TOSERVER],
+		.delta_toclient = ss->delta_bytes[FLOW_TOCLIENT],
+		.bytes_toserver = f->dir[FLOW_TOSERVER].bytes,
+	};
+
+	if (community_id_v1(cid, sizeof(cid), s->jopts.community_id_seed, true, f->key.proto,
+			    cli, srv, cport, sport) == 0)
+		ev.community_id = cid;
+	score_event(s->score, &ev);
+	if (s->state_path && ss->ts_ns > s->last_state_save_ns + 3600ull * 1000000000ull) {
+		if (s->last_state_save_ns)
+			save_state(s);
+		s->last_state_save_ns = ss->ts_ns;
+	}
 }
 
 static void on_session(const struct session *ss, void *arg)
@@ -182,6 +368,8 @@ static void on_session(const struct session *ss, void *arg)
 	char *line;
 	size_t len;
 
+	if (s->score && ss->ident && ss->ident->has_match)
+		score_session(s, ss);
 	if (!s->nsessions || s->output_failed)
 		return;
 	if (!s->all_flows && !(ss->ident && ss->ident->has_match))
@@ -232,6 +420,13 @@ static int close_sinks(struct sensor *s)
 		}
 	}
 	s->nsessions = 0;
+	for (int i = 0; i < s->nalerts; i++) {
+		if (out_sink_close(s->alerts[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailtap: --alerts: %s\n", err);
+			rc = -EIO;
+		}
+	}
+	s->nalerts = 0;
 	return rc;
 }
 
@@ -270,7 +465,9 @@ static int should_stop(void *arg)
 int main(int argc, char **argv)
 {
 	enum { OPT_SESSIONS = 256, OPT_ALL_FLOWS, OPT_MAX_FLOWS, OPT_TCP_TO, OPT_TCP_NEW_TO,
-	       OPT_TCP_CLOSE_TO, OPT_UDP_TO, OPT_INTERIM, OPT_SEED, OPT_CATALOG, OPT_CID_SEED };
+	       OPT_TCP_CLOSE_TO, OPT_UDP_TO, OPT_INTERIM, OPT_SEED, OPT_CATALOG, OPT_CID_SEED,
+	       OPT_ALERTS, OPT_STATE, OPT_LEARNING, OPT_INTERNAL, OPT_ALLOW, OPT_WORK_HOURS,
+	       OPT_WORK_DAYS, OPT_TZ, OPT_THRESHOLD, OPT_SENSOR_ID };
 	static const struct option longopts[] = {
 		{ "read", required_argument, NULL, 'r' },
 		{ "sessions", required_argument, NULL, OPT_SESSIONS },
@@ -284,6 +481,16 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "catalog", required_argument, NULL, OPT_CATALOG },
 		{ "community-id-seed", required_argument, NULL, OPT_CID_SEED },
+		{ "alerts", required_argument, NULL, OPT_ALERTS },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "learning", required_argument, NULL, OPT_LEARNING },
+		{ "internal", required_argument, NULL, OPT_INTERNAL },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "work-hours", required_argument, NULL, OPT_WORK_HOURS },
+		{ "work-days", required_argument, NULL, OPT_WORK_DAYS },
+		{ "tz", required_argument, NULL, OPT_TZ },
+		{ "alert-threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "sensor-id", required_argument, NULL, OPT_SENSOR_ID },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -296,14 +503,18 @@ int main(int argc, char **argv)
 	struct sensor s = { 0 };
 	struct agg_config acfg;
 	struct capture_file_stats cs = { 0 };
-	const char *sessions_dest[MAX_SINKS];
-	int nsessions_dest = 0;
+	const char *sessions_dest[MAX_SINKS], *alerts_dest[MAX_SINKS];
+	int nsessions_dest = 0, nalerts_dest = 0, internal_given = 0;
+	struct score_config scfg;
 	char err[512];
 	int nfiles = 0, opt, rc, exit_code = 0;
 	uint32_t seed = 0;
 	const char *env_seed = getenv("MAILTAP_SEED");
 
 	agg_config_default(&acfg);
+	score_config_default(&scfg);
+	if (gethostname(s.sensor_id, sizeof(s.sensor_id) - 1) < 0)
+		snprintf(s.sensor_id, sizeof(s.sensor_id), "mailtap");
 	if (env_seed && parse_u32("MAILTAP_SEED", env_seed, 0, UINT32_MAX, &seed) < 0)
 		return EXIT_USAGE;
 	while ((opt = getopt_long(argc, argv, "r:qhV", longopts, NULL)) != -1) {
@@ -332,6 +543,64 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			catalogs[ncatalogs++] = optarg;
+			break;
+		case OPT_ALERTS:
+			if (nalerts_dest == MAX_SINKS) {
+				fprintf(stderr, "mailtap: at most %d --alerts destinations\n", MAX_SINKS);
+				return EXIT_USAGE;
+			}
+			alerts_dest[nalerts_dest++] = optarg;
+			break;
+		case OPT_STATE: s.state_path = optarg; break;
+		case OPT_LEARNING:
+			if (parse_duration("--learning", optarg, &scfg.learning_s) < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_INTERNAL:
+			if (!internal_given++)
+				scfg.n_internal = 0;
+			if (score_config_add_internal(&scfg, optarg) < 0) {
+				fprintf(stderr, "mailtap: --internal: '%s' is not a network like 10.0.0.0/8 (at most %d)\n",
+					optarg, SCORE_MAX_NETS);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_ALLOW:
+			if (score_config_add_allow(&scfg, optarg) < 0) {
+				fprintf(stderr, "mailtap: --allow: '%s' is not an address or network (at most %d)\n",
+					optarg, SCORE_MAX_NETS);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_WORK_HOURS: {
+			unsigned a, b;
+			char tail;
+			if (sscanf(optarg, "%u-%u%c", &a, &b, &tail) != 2 || a >= b || b > 24) {
+				fprintf(stderr, "mailtap: --work-hours: '%s' is not like 8-18 (hours 0-24, start before end)\n", optarg);
+				return EXIT_USAGE;
+			}
+			scfg.work_start_h = (uint8_t)a;
+			scfg.work_end_h = (uint8_t)b;
+			break;
+		}
+		case OPT_WORK_DAYS:
+			if (parse_days(optarg, &scfg.work_days) < 0) {
+				fprintf(stderr, "mailtap: --work-days: '%s' is not like mon-fri or mon,tue,sat\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_TZ:
+			snprintf(scfg.tz, sizeof(scfg.tz), "%s", optarg);
+			break;
+		case OPT_THRESHOLD: {
+			uint32_t v;
+			if (parse_u32("--alert-threshold", optarg, 1, 100, &v) < 0)
+				return EXIT_USAGE;
+			scfg.alert_threshold = v;
+			break;
+		}
+		case OPT_SENSOR_ID:
+			snprintf(s.sensor_id, sizeof(s.sensor_id), "%s", optarg);
 			break;
 		case OPT_CID_SEED: {
 			uint32_t v;
@@ -403,6 +672,34 @@ int main(int argc, char **argv)
 	}
 	acfg.catalog = s.catalog;
 
+	if (strcmp(scfg.tz, "UTC")) {
+		setenv("TZ", scfg.tz, 1);
+		tzset();
+	}
+	s.score = score_new(&scfg, seed, on_alert, &s);
+	if (!s.score) {
+		fprintf(stderr, "mailtap: cannot set up scoring: %s\n", strerror(errno));
+		catalog_free(s.catalog);
+		return EXIT_USAGE;
+	}
+	if (s.state_path) {
+		rc = score_state_load(s.score, s.state_path, err, sizeof(err));
+		if (rc < 0 && rc != -ENOENT)
+			fprintf(stderr, "mailtap: --state: %s; starting with empty baselines\n", err);
+	}
+	for (int i = 0; i < nalerts_dest; i++) {
+		struct out_sink_config oc = { .kind = "alerts", .sensor_id = s.sensor_id };
+		s.alerts[i] = out_sink_open(alerts_dest[i], &oc, err, sizeof(err));
+		if (!s.alerts[i]) {
+			fprintf(stderr, "mailtap: --alerts: %s\n", err);
+			close_sinks(&s);
+			score_free(s.score);
+			catalog_free(s.catalog);
+			return EXIT_OUTPUT;
+		}
+		s.nalerts++;
+	}
+
 	for (int i = 0; i < nsessions_dest; i++) {
 		struct out_sink_config oc = { .kind = "sessions" };
 		s.sessions[i] = out_sink_open(sessions_dest[i], &oc, err, sizeof(err));
@@ -435,12 +732,14 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		exit_code = EXIT_INPUT;
 	agg_finish(s.agg);
+	save_state(&s);
 	if (!s.quiet)
 		print_stats(&s, &cs);
 out:
 	if (close_sinks(&s) < 0 || s.output_failed)
 		exit_code = EXIT_OUTPUT;
 	agg_free(s.agg);
+	score_free(s.score);
 	catalog_free(s.catalog);
 	return exit_code;
 }

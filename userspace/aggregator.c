@@ -41,14 +41,27 @@ void agg_config_default(struct agg_config *cfg)
 	app_config_default(&cfg->app);
 }
 
+/* Fill the per-record deltas and mark the bytes as reported. */
+static void record_deltas(struct flow *f, struct session *s)
+{
+	s->first = !f->reported_bytes[0] && !f->reported_bytes[1] && !f->interim_count;
+	for (int d = 0; d < 2; d++) {
+		s->delta_bytes[d] = f->dir[d].bytes - f->reported_bytes[d];
+		f->reported_bytes[d] = f->dir[d].bytes;
+	}
+}
+
 static void on_flow_end(struct flow *f, enum flow_end_reason why, void *arg)
 {
 	struct aggregator *a = arg;
+	if (a->app)
+		app_flow_flush(a->app, f);
 	struct session s = {
 		.flow = f, .is_update = false, .end_reason = why, .ts_ns = f->last_ns,
 		.ident = a->app ? app_flow_ident(a->app, f) : NULL,
 	};
 	a->st.sessions++;
+	record_deltas(f, &s);
 	if (a->cb)
 		a->cb(&s, a->arg);
 	if (a->app)
@@ -248,6 +261,7 @@ static void emit_update(struct aggregator *a, struct flow *f, uint64_t now)
 		.ident = a->app ? app_flow_ident(a->app, f) : NULL,
 	};
 	f->last_update_ns = now;
+	record_deltas(f, &s);
 	f->interim_count++;
 	a->st.updates++;
 	if (a->cb)

@@ -41,6 +41,9 @@ struct session {
 	enum flow_end_reason end_reason;/* when !is_update */
 	uint64_t ts_ns;                 /* packet time of the record */
 	const struct flow_ident *ident; /* what the flow was identified as, or NULL */
+	bool first;                     /* the flow's first record */
+	uint64_t delta_bytes[2];        /* wire bytes per direction since the
+	                                 * flow's previous record */
 };
 
 typedef void agg_session_fn(const struct session *s, void *arg);

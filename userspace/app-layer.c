@@ -50,6 +50,8 @@ struct app_layer {
 	struct reasm_slot *reasm;      /* pool, cfg.reasm_slots */
 	uint32_t reasm_free, reasm_hw;
 	struct tls_hello hello;        /* scratch */
+	struct tls_cert_names certs;   /* scratch */
+	uint8_t cert_scratch[TLS_CERT_HS_MAX];
 	struct dns_response dnsr;      /* scratch */
 	struct dns_frag dns_frags[DNS_FRAG_SLOTS];
 	struct app_stats st;
@@ -58,7 +60,7 @@ struct app_layer {
 void app_config_default(struct app_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->ident_slots = 1u << 17;
+	cfg->ident_slots = 1u << 16;
 	cfg->reasm_slots = 1024;
 	cfg->dns_cache_entries = 1u << 16;
 	cfg->dns_ttl_floor_s = 300;
@@ -149,7 +151,7 @@ static struct flow_ident *ident_get(struct app_layer *app, struct flow *f, bool 
 	}
 	id = &app->idents[idx];
 	memset(id, 0, sizeof(*id));
-	id->reasm_slot = FLOW_NIL;
+	id->reasm_slot = id->reasm_srv = FLOW_NIL;
 	f->app_slot = idx;
 	return id;
 }
@@ -164,18 +166,22 @@ static void ident_put(struct app_layer *app, struct flow *f)
 		app->reasm[id->reasm_slot].next_free = app->reasm_free;
 		app->reasm_free = id->reasm_slot;
 	}
+	if (id->reasm_srv != FLOW_NIL) {
+		app->reasm[id->reasm_srv].next_free = app->reasm_free;
+		app->reasm_free = id->reasm_srv;
+	}
 	id->reasm_slot = app->ident_free;
 	app->ident_free = f->app_slot;
 	f->app_slot = FLOW_NIL;
 }
 
-static struct reasm_slot *reasm_get(struct app_layer *app, struct flow_ident *id)
+static struct reasm_slot *reasm_get(struct app_layer *app, uint32_t *slot)
 {
 	uint32_t idx;
 	struct reasm_slot *r;
 
-	if (id->reasm_slot != FLOW_NIL)
-		return &app->reasm[id->reasm_slot];
+	if (*slot != FLOW_NIL)
+		return &app->reasm[*slot];
 	if (app->reasm_free != FLOW_NIL) {
 		idx = app->reasm_free;
 		app->reasm_free = app->reasm[idx].next_free;
@@ -189,18 +195,20 @@ static struct reasm_slot *reasm_get(struct app_layer *app, struct flow_ident *id
 	stream_prefix_init(&r->sp, r->buf, sizeof(r->buf));
 	r->tls_off = 0;
 	r->tls_off_known = 0;
-	id->reasm_slot = idx;
+	*slot = idx;
 	return r;
 }
 
-static void reasm_put(struct app_layer *app, struct flow_ident *id)
+static void reasm_put(struct app_layer *app, uint32_t *slot)
 {
-	if (id->reasm_slot == FLOW_NIL)
+	if (*slot == FLOW_NIL)
 		return;
-	app->reasm[id->reasm_slot].next_free = app->reasm_free;
-	app->reasm_free = id->reasm_slot;
-	id->reasm_slot = FLOW_NIL;
+	app->reasm[*slot].next_free = app->reasm_free;
+	app->reasm_free = *slot;
+	*slot = FLOW_NIL;
 }
+
+static void finish_classify(struct app_layer *app, struct flow *f, struct flow_ident *id);
 
 /* --- flow endpoints --- */
 
@@ -233,6 +241,9 @@ static void classify(struct app_layer *app, struct flow_ident *id, const struct 
 	} else if (id->dns_name[0]) {
 		name = id->dns_name;
 		by = APP_BY_DNS;
+	} else if (id->cert_name[0]) {
+		name = id->cert_name;
+		by = APP_BY_CERT;
 	}
 	if (name) {
 		if (catalog_lookup_name(app->cat, name, port, &id->match)) {
@@ -268,6 +279,19 @@ void app_flow_new(struct app_layer *app, struct flow *f, uint64_t now_ns)
 const struct flow_ident *app_flow_ident(const struct app_layer *app, const struct flow *f)
 {
 	return f->app_slot == FLOW_NIL ? NULL : &app->idents[f->app_slot];
+}
+
+void app_flow_flush(struct app_layer *app, struct flow *f)
+{
+	struct flow_ident *id;
+	if (f->app_slot == FLOW_NIL)
+		return;
+	id = &app->idents[f->app_slot];
+	if (id->cert_pending) {
+		id->cert_pending = 0;
+		reasm_put(app, &id->reasm_srv);
+		finish_classify(app, f, id);
+	}
 }
 
 void app_flow_end(struct app_layer *app, struct flow *f)
@@ -445,14 +469,14 @@ static void client_payload(struct app_layer *app, struct flow *f, const struct p
 	uint16_t port = server_port(f);
 	const struct flow_dir *cd = &f->dir[FLOW_TOSERVER];
 	size_t n, off;
-	enum tls_result tr;
+	enum tls_result tr = TLS_NOT_TLS;
 
 	id = ident_get(app, f, true);
 	if (!id) {
 		f->app_done = 1;
 		return;
 	}
-	r = reasm_get(app, id);
+	r = reasm_get(app, &id->reasm_slot);
 	if (!r) {
 		f->app_done = 1;
 		return;
@@ -519,19 +543,82 @@ static void client_payload(struct app_layer *app, struct flow *f, const struct p
 	}
 done:
 	f->app_done = 1;
-	reasm_put(app, id);
+	reasm_put(app, &id->reasm_slot);
+	if (tr == TLS_OK && !id->sni[0] && !id->dns_name[0]) {
+		/* nothing names the server yet: its certificate may (TLS <= 1.2) */
+		id->cert_pending = 1;
+		return;
+	}
+	finish_classify(app, f, id);
+}
+
+static void finish_classify(struct app_layer *app, struct flow *f, struct flow_ident *id)
+{
 	classify(app, id, f);
 	if (id->has_match) {
 		if (id->classified_by == APP_BY_SNI)
 			app->st.by_sni++;
 		else if (id->classified_by == APP_BY_DNS)
 			app->st.by_dns++;
+		else if (id->classified_by == APP_BY_CERT)
+			app->st.by_cert++;
 		else
 			app->st.by_ip++;
 	} else if (!app->cfg.keep_unclassified) {
 		app->st.unclassified++;
 		ident_put(app, f);
 	}
+}
+
+/* Server bytes of a flow waiting for a certificate name. */
+static void server_payload(struct app_layer *app, struct flow *f, struct flow_ident *id,
+			   const struct packet *p)
+{
+	const struct flow_dir *sd = &f->dir[FLOW_TOCLIENT];
+	struct reasm_slot *r = reasm_get(app, &id->reasm_srv);
+	enum tls_cert_result cr;
+	size_t n;
+
+	if (!r) {
+		id->cert_pending = 0;
+		finish_classify(app, f, id);
+		return;
+	}
+	if (sd->isn_valid)
+		stream_prefix_set_isn(&r->sp, sd->isn);
+	(void)stream_prefix_add(&r->sp, p->seq, p->payload, p->payload_caplen);
+	n = stream_prefix_contiguous(&r->sp);
+	if (!n)
+		return;
+	cr = tls_server_cert_names(r->buf, n, app->cert_scratch, &app->certs);
+	if (cr == TLS_CERT_NEED_MORE && !stream_prefix_complete(&r->sp))
+		return;
+	if (cr == TLS_CERT_OK) {
+		struct catalog_match m;
+		app->st.certs++;
+		/* the first name the catalog knows, else the first name */
+		snprintf(id->cert_name, sizeof(id->cert_name), "%s", app->certs.names[0]);
+		for (unsigned i = 0; app->cat && i < app->certs.n; i++) {
+			char probe[TLS_CERT_NAME_LEN];
+			const char *nm = app->certs.names[i];
+			/* a wildcard name stands for any one label */
+			if (nm[0] == '*' && nm[1] == '.')
+				probe[0] = 'x', memcpy(probe + 1, nm + 1, strlen(nm)); /* fits: nm < 256 incl. '*' */
+			else
+				memcpy(probe, nm, strlen(nm) + 1);
+			if (catalog_lookup_name(app->cat, probe, server_port(f), &m)) {
+				memcpy(id->cert_name, probe, sizeof(id->cert_name));
+				break;
+			}
+		}
+	} else if (cr == TLS_CERT_INVALID) {
+		app->st.certs_bad++;
+	} else {
+		app->st.certs_none++;
+	}
+	reasm_put(app, &id->reasm_srv);
+	id->cert_pending = 0;
+	finish_classify(app, f, id);
 }
 
 void app_packet(struct app_layer *app, struct flow *f, int dir, const struct packet *p)
@@ -545,6 +632,12 @@ void app_packet(struct app_layer *app, struct flow *f, int dir, const struct pac
 			id->app_proto = APP_PROTO_DNS;
 		dns_payload(app, p);
 		return;
+	}
+	if (dir == FLOW_TOCLIENT && f->app_slot != FLOW_NIL && p->payload_caplen &&
+	    (p->flags & PKT_L4)) {
+		struct flow_ident *id = &app->idents[f->app_slot];
+		if (id->cert_pending)
+			server_payload(app, f, id, p);
 	}
 	if (f->app_done || sport == DNS_PORT)
 		return;

@@ -24,6 +24,7 @@
 
 #include "app-dns.h"
 #include "app-tls.h"
+#include "app-tls-cert.h"
 #include "catalog.h"
 #include "decode.h"
 #include "flow-table.h"
@@ -51,6 +52,7 @@ void app_config_default(struct app_config *cfg);
 struct flow_ident {
 	char sni[TLS_SNI_MAX + 1];
 	char dns_name[DNS_NAME_BUF];
+	char cert_name[TLS_CERT_NAME_LEN]; /* server certificate name (TLS <= 1.2) */
 	char alpn[APP_ALPN_MAX + 1];
 	char ja3[TLS_JA3_HEX_LEN + 1];
 	char ja4[TLS_JA4_LEN + 1];
@@ -60,16 +62,18 @@ struct flow_ident {
 	uint8_t app_proto;          /* enum app_proto */
 	uint8_t classified_by;      /* enum app_classified_by */
 	uint8_t has_match;
-	uint8_t pad;
+	uint8_t cert_pending;       /* waiting for the server's Certificate */
 	struct catalog_match match; /* borrowed from the catalog: provider etc. */
-	uint32_t reasm_slot;        /* internal; FLOW_NIL = none */
+	uint32_t reasm_slot;        /* internal: client bytes; FLOW_NIL = none */
+	uint32_t reasm_srv;         /* internal: server bytes; FLOW_NIL = none */
 };
 
 struct app_stats {
 	uint64_t dns_responses, dns_bad, dns_answers;
 	uint64_t hellos, hellos_incomplete, not_tls, tls_invalid, starttls;
 	uint64_t ident_exhausted, reasm_exhausted;
-	uint64_t by_sni, by_dns, by_ip, unclassified;
+	uint64_t certs, certs_none, certs_bad;
+	uint64_t by_sni, by_dns, by_cert, by_ip, unclassified;
 };
 
 /* Returns a new app layer (free with app_free) or NULL + errno.  @cat is
@@ -86,6 +90,10 @@ void app_packet(struct app_layer *app, struct flow *f, int dir, const struct pac
 
 /* The flow's identification, or NULL.  Borrowed: valid until app_flow_end. */
 const struct flow_ident *app_flow_ident(const struct app_layer *app, const struct flow *f);
+
+/* Conclude what is still pending (a certificate that never came) before the
+ * flow's final record is written. */
+void app_flow_flush(struct app_layer *app, struct flow *f);
 
 /* The flow is leaving the table: release what it holds. */
 void app_flow_end(struct app_layer *app, struct flow *f);

@@ -2,6 +2,7 @@
 /* output-json.c -- session records as JSON.  See output-json.h. */
 #include "output-json.h"
 
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ static void set_ident(json_t *o, const struct flow_ident *id)
 	if (id->starttls)
 		json_object_set_new(o, "starttls", json_true());
 	set_str(o, "dns_name", id->dns_name);
+	set_str(o, "cert_name", id->cert_name);
 	set_str(o, "classified_by", app_classified_by_name(id->classified_by));
 }
 
@@ -114,6 +116,65 @@ json_t *session_to_json(const struct session *s, const struct session_json_opts 
 		set_ident(o, s->ident);
 	if (!s->is_update)
 		json_object_set_new(o, "end_reason", json_string(flow_end_reason_name(s->end_reason)));
+	return o;
+}
+
+static json_t *num_or_null(double v)
+{
+	return isnan(v) ? json_null() : json_real(round(v * 1000) / 1000);
+}
+
+json_t *alert_to_json(const struct score_alert *a, const char *sensor)
+{
+	json_t *o = json_object(), *w, *rs, *cids;
+	char dport[8];
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "event_type", json_string("alert"));
+	set_time(o, "ts", a->ts_ns);
+	json_object_set_new(o, "alert_id", json_string(a->alert_id));
+	json_object_set_new(o, "revision", json_integer(a->revision));
+	json_object_set_new(o, "sensor", json_string(sensor ? sensor : ""));
+	json_object_set_new(o, "kind", json_string(score_rules[a->kind].name));
+	json_object_set_new(o, "score", json_integer((json_int_t)a->score));
+	json_object_set_new(o, "severity", json_string(a->severity));
+	set_addr(o, "src_ip", &a->host);
+	if (a->server.family) {
+		set_addr(o, "dest_ip", &a->server);
+		json_object_set_new(o, "dest_port", json_integer(a->server_port));
+	}
+	(void)dport;
+	set_str(o, "provider", a->provider);
+	set_str(o, "service", a->service);
+	set_str(o, "app_proto", a->app_proto);
+	set_str(o, "sni", a->sni);
+	set_str(o, "ja4", a->ja4);
+	w = json_object();
+	set_time(w, "start", a->window_start_ns);
+	set_time(w, "end", a->window_end_ns);
+	json_object_set_new(w, "sessions", json_integer(a->window_sessions));
+	json_object_set_new(w, "bytes_toserver", json_integer((json_int_t)a->window_toserver));
+	json_object_set_new(w, "bytes_toclient", json_integer((json_int_t)a->window_toclient));
+	json_object_set_new(o, "window", w);
+	rs = json_array();
+	for (unsigned i = 0; i < a->n_reasons; i++) {
+		const struct score_reason *r = &a->reasons[i];
+		json_t *ro = json_object();
+		json_object_set_new(ro, "signal", json_string(score_rules[r->signal].name));
+		json_object_set_new(ro, "strength", json_real(round(r->strength * 1000) / 1000));
+		json_object_set_new(ro, "value", num_or_null(r->value));
+		json_object_set_new(ro, "baseline", num_or_null(r->baseline));
+		json_object_set_new(ro, "peer", num_or_null(r->peer));
+		json_object_set_new(ro, "unit", json_string(r->unit ? r->unit : ""));
+		json_object_set_new(ro, "detail", json_string(r->detail));
+		json_array_append_new(rs, ro);
+	}
+	json_object_set_new(o, "reasons", rs);
+	cids = json_array();
+	for (unsigned i = 0; i < a->n_cids; i++)
+		json_array_append_new(cids, json_string(a->cids[i]));
+	json_object_set_new(o, "community_ids", cids);
 	return o;
 }
 

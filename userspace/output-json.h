@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "aggregator.h"
+#include "score.h"
 
 struct session_json_opts {
 	uint16_t community_id_seed;  /* Community ID v1 seed (default 0) */
@@ -18,6 +19,10 @@ struct session_json_opts {
 /* Returns a new reference (caller json_decref()s) or NULL on ENOMEM.
  * @opts may be NULL for the defaults. */
 json_t *session_to_json(const struct session *s, const struct session_json_opts *opts);
+
+/* An alert record (schema in docs/alerts.md).  @sensor names this sensor.
+ * Returns a new reference or NULL. */
+json_t *alert_to_json(const struct score_alert *a, const char *sensor);
 
 /* Serialise compactly, keys in insertion order, with a trailing newline.
  * Returns a malloc'd string the caller free()s, or NULL; *len gets the

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * score.h -- the scoring engine: from the stream of mail session records,
+ * find the internal hosts whose mail traffic looks like covert mailbox
+ * access or exfiltration, and say why.
+ *
+ * Unit of scoring: internal host x provider x service (a "pair").  Each
+ * session record (final or interim) adds the bytes moved since the flow's
+ * previous record to the pair's 5-minute buckets; windows of packet time
+ * (short, default 30 min; long, default 8 h) are compared with the pair's
+ * own hourly history and with its peers' (same provider and service), using
+ * quantiles, with absolute floors.  Connection starts feed an incremental
+ * RITA v5 beacon score.  Novelty (new host for a provider, new JA4 for a
+ * host) is weighed by how common the fingerprint and the service are in the
+ * organisation.  Every signal has a strength in [0, 1] and evidence; the
+ * weights of score-rules.c turn them into a 0-100 score.  Alerts are
+ * de-duplicated per (host, provider, kind) within a suppression window; a
+ * materially higher score re-alerts as a new revision of the same alert.
+ *
+ * Time is packet time.  Memory is bounded: every table is an LRU of fixed
+ * capacity (util-lru.h), allocated by score_new().  See docs/detection.md.
+ */
+#ifndef MAILTAP_SCORE_H
+#define MAILTAP_SCORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net-addr.h"
+#include "score-rules.h"
+
+#define SCORE_MAX_NETS 64          /* internal networks and allowlist entries */
+#define SCORE_PROVIDER_MAX 31      /* provider id length kept */
+#define SCORE_SERVICE_MAX 7
+#define SCORE_JA4_MAX 36
+#define SCORE_SNI_MAX 127
+#define SCORE_MAX_CIDS 16          /* community ids listed per alert */
+#define SCORE_BUCKET_S 300         /* bucket width: 5 min */
+#define SCORE_MAX_BUCKETS 144      /* longest window: 12 h of 5-min buckets */
+#define SCORE_HISTORY_HOURS 168    /* hourly history kept per pair: 7 days */
+#define SCORE_BEACON_MAX 192       /* connection starts kept per pair */
+
+struct score_net {
+	struct net_addr net;
+	unsigned plen;
+};
+
+struct score_config {
+	uint32_t short_window_s;     /* 1800 */
+	uint32_t long_window_s;      /* 28800 */
+	uint32_t learning_s;         /* 86400: no alerts, novelty learned */
+	uint32_t suppress_s;         /* 3600 */
+	double alert_threshold;      /* 50 */
+	double realert_delta;        /* 15 points more re-alerts */
+	double weight[SIG_COUNT];    /* from score_rules by default */
+	/* volume: a window must exceed its floor and be ratio_low x above
+	 * both the host's own and its peers' reference to count at all;
+	 * full strength at ratio_high x */
+	uint64_t floor_down_short, floor_down_long;   /* 100 MB, 150 MB */
+	uint64_t floor_up_short, floor_up_long;       /* 50 MB, 100 MB */
+	uint64_t floor_off_hours;                     /* 30 MB in the short window */
+	uint64_t ref_floor_per_hour;                  /* 2 MB/h: least reference */
+	double ratio_low, ratio_high;                 /* 3, 30 */
+	double own_quantile, peer_quantile;           /* 0.95, 0.95 */
+	/* beaconing */
+	uint32_t beacon_min_conns;   /* 12 connection starts in the last 24 h */
+	double beacon_low, beacon_high; /* RITA score 0.6 -> 0, 0.9 -> full */
+	/* working hours of the (single) site, in its time zone */
+	uint8_t work_start_h, work_end_h;  /* 8, 18 */
+	uint8_t work_days;                 /* bit 0 = Sunday .. bit 6 = Saturday; Mon-Fri */
+	char tz[64];                       /* "UTC" */
+	/* who is scored */
+	struct score_net internal[SCORE_MAX_NETS];
+	unsigned n_internal;               /* default RFC 1918 + ULA */
+	struct score_net allow[SCORE_MAX_NETS];
+	unsigned n_allow;
+	/* bounds */
+	uint32_t max_pairs;          /* 8192 (about 5 KiB each) */
+	uint32_t max_novelty;        /* 65536 (host,provider) and (host,ja4) entries */
+};
+
+void score_config_default(struct score_config *cfg);
+
+/* Add "10.0.0.0/8"-style networks; 0 or -EINVAL / -ENOSPC. */
+int score_config_add_internal(struct score_config *cfg, const char *cidr);
+int score_config_add_allow(struct score_config *cfg, const char *cidr);
+
+/* One session record as the engine sees it.  Strings borrowed for the call. */
+struct score_event {
+	uint64_t ts_ns;
+	uint64_t flow_start_ns;
+	bool first;                  /* first record of this flow */
+	bool final;                  /* the flow ended */
+	const struct net_addr *client, *server;
+	uint16_t server_port;
+	const char *provider, *service, *app_proto, *sni, *ja4, *community_id;
+	uint64_t delta_toserver, delta_toclient; /* bytes since the flow's last record */
+	uint64_t bytes_toserver;     /* whole flow so far (beacon data size) */
+};
+
+struct score_reason {
+	enum score_signal signal;
+	double strength;             /* 0..1 */
+	double value, baseline, peer;/* units in `unit` */
+	const char *unit;            /* "bytes", "bytes/h", "score", "hosts" */
+	char detail[200];            /* one human sentence */
+};
+
+/* An alert, borrowed for the callback. */
+struct score_alert {
+	char alert_id[64];
+	uint32_t revision;           /* 0 first, 1.. when a higher score re-alerts */
+	uint64_t ts_ns;
+	enum score_signal kind;
+	double score;
+	const char *severity;
+	struct net_addr host, server;
+	uint16_t server_port;
+	const char *provider, *service, *app_proto, *sni, *ja4;
+	uint64_t window_start_ns, window_end_ns;
+	uint32_t window_sessions;
+	uint64_t window_toserver, window_toclient;
+	struct score_reason reasons[SIG_COUNT];
+	unsigned n_reasons;
+	const char *cids[SCORE_MAX_CIDS];
+	unsigned n_cids;
+};
+
+typedef void score_alert_fn(const struct score_alert *a, void *arg);
+
+struct score_stats {
+	uint64_t events, not_internal, allowed, pairs_evicted, novelty_evicted;
+	uint64_t alerts, realerts, suppressed;
+	uint64_t alerts_by_kind[SIG_COUNT];
+};
+
+/* Returns a new engine (free with score_free) or NULL + errno. */
+struct score_engine *score_new(const struct score_config *cfg, uint64_t seed,
+			       score_alert_fn *cb, void *arg);
+void score_free(struct score_engine *e);
+
+/* Account one session record; may call the alert callback. */
+void score_event(struct score_engine *e, const struct score_event *ev);
+
+void score_get_stats(const struct score_engine *e, struct score_stats *out);
+
+/* Baselines to and from a file (JSON, written atomically: temp + rename).
+ * Load: a missing file is -ENOENT; a corrupt or incompatible one -EINVAL
+ * with a message, and the engine is left as it was. */
+int score_state_save(const struct score_engine *e, const char *path, char *err, size_t errlen);
+int score_state_load(struct score_engine *e, const char *path, char *err, size_t errlen);
+
+#endif
