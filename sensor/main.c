@@ -672,10 +672,10 @@ int main(int argc, char **argv)
 	}
 	acfg.catalog = s.catalog;
 
-	if (strcmp(scfg.tz, "UTC")) {
-		setenv("TZ", scfg.tz, 1);
-		tzset();
-	}
+	/* working hours are judged in the site's zone (score.c uses the
+	 * process zone; record times are printed in UTC regardless) */
+	setenv("TZ", scfg.tz, 1);
+	tzset();
 	s.score = score_new(&scfg, seed, on_alert, &s);
 	if (!s.score) {
 		fprintf(stderr, "mailtap: cannot set up scoring: %s\n", strerror(errno));

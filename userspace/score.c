@@ -47,7 +47,9 @@ struct pair {
 	uint16_t hist_n, hist_head;
 	uint32_t conn_ts[SCORE_BEACON_MAX], conn_bytes[SCORE_BEACON_MAX];
 	uint16_t conn_n, conn_head;
-	double beacon_score, beacon_strength, beacon_interval;
+	double beacon_score, beacon_strength, beacon_interval, beacon_rate;
+	uint64_t beacon_since_ns;    /* regular since then (0 = not regular) */
+	uint8_t beacon_known;        /* regular since learning or for a day */
 	struct net_addr server;
 	uint16_t port;
 	char sni[SCORE_SNI_MAX + 1];
@@ -102,12 +104,14 @@ struct score_engine {
 	void *arg;
 	struct lru *pairs, *peers, *novelty, *counts, *hosts, *alerts;
 	uint64_t learn_end_ns;       /* 0 until the first event */
-	bool learned_from_state;
 	struct score_stats st;
 	double scratch[SCORE_MAX_BUCKETS > PEER_RING ? SCORE_MAX_BUCKETS : PEER_RING];
 	double ts_buf[SCORE_BEACON_MAX], sz_buf[SCORE_BEACON_MAX];
 	double bscratch[SCORE_BEACON_MAX];
 };
+
+static void on_novelty_evict(const void *key, void *value, void *arg);
+static void on_pair_evict(const void *key, void *value, void *arg);
 
 /* ---------------------------------------------------------------- config */
 
@@ -207,6 +211,8 @@ struct score_engine *score_new(const struct score_config *cfg, uint64_t seed,
 		errno = ENOMEM;
 		return NULL;
 	}
+	lru_set_evict_cb(e->novelty, on_novelty_evict, e);
+	lru_set_evict_cb(e->pairs, on_pair_evict, e);
 	return e;
 }
 
@@ -296,6 +302,8 @@ static void roll_hours(struct score_engine *e, struct pair *p, struct peer *peer
 		p->cur_hour = hour;
 		return;
 	}
+	if (hour <= p->cur_hour)
+		return; /* a late record counts in the open hour */
 	while (p->cur_hour < hour && steps++ < SCORE_HISTORY_HOURS) {
 		p->hist_down[p->hist_head] = (float)p->hour_down;
 		p->hist_up[p->hist_head] = (float)p->hour_up;
@@ -434,12 +442,11 @@ static void eval_volume(struct score_engine *e, const struct pair *p, const stru
 	*best = l.strength > s.strength ? l : s;
 }
 
-static void volume_reason(const struct volume_eval *v, enum score_signal sig,
+static void volume_reason(const struct volume_eval *v, enum score_signal sig, double rfloor,
 			  struct score_reason *r)
 {
 	char b[32], own[32], peer[32], win[32], ref[160];
 	const char *dir = sig == SIG_BULK_DOWNLOAD ? "down" : "up";
-	double rfloor = 1;
 
 	r->signal = sig;
 	r->strength = v->strength;
@@ -532,7 +539,11 @@ static void update_beacon(struct score_engine *e, struct pair *p, uint64_t ts_ns
 	double now = (double)(ts_ns / NS), ds_min, ds_max;
 	size_t n = 0;
 
-	p->beacon_score = p->beacon_strength = p->beacon_interval = 0;
+	size_t last_hour = 0;
+	double raw;
+
+	p->beacon_score = p->beacon_strength = p->beacon_interval = p->beacon_rate = 0;
+	p->beacon_known = 0;
 	for (unsigned k = 0; k < p->conn_n; k++) {
 		unsigned i = (p->conn_head + SCORE_BEACON_MAX - p->conn_n + k) % SCORE_BEACON_MAX;
 		if (now - p->conn_ts[i] > DAY_S)
@@ -540,9 +551,13 @@ static void update_beacon(struct score_engine *e, struct pair *p, uint64_t ts_ns
 		e->ts_buf[n] = p->conn_ts[i];
 		e->sz_buf[n] = p->conn_bytes[i];
 		n++;
+		if (now - p->conn_ts[i] <= HOUR_S)
+			last_hour++;
 	}
-	if (n < c->beacon_min_conns)
+	if (n < c->beacon_min_conns) {
+		p->beacon_since_ns = 0;
 		return;
+	}
 	stat_sort(e->ts_buf, n);
 	ds_max = fmax(now, e->ts_buf[n - 1]);
 	ds_min = fmax(ds_max - DAY_S, (double)(p->first_ns / NS));
@@ -556,9 +571,23 @@ static void update_beacon(struct score_engine *e, struct pair *p, uint64_t ts_ns
 		return;
 	p->beacon_score = res.score;
 	p->beacon_interval = res.ts.median;
-	p->beacon_strength = ramp(res.score, c->beacon_low, c->beacon_high);
-	/* strength counts only with enough regular connections */
-	(void)n;
+	p->beacon_rate = (double)last_hour;
+	raw = ramp(res.score, c->beacon_low, c->beacon_high);
+	/* Regular behaviour the pair already had while learning, or for a
+	 * day, is its normal (a mail client's sync); it stays in the reasons
+	 * but weighs a quarter. */
+	if (raw >= 0.5 && !p->beacon_since_ns)
+		p->beacon_since_ns = ts_ns;
+	else if (raw < 0.2)
+		p->beacon_since_ns = 0;
+	p->beacon_known = p->beacon_since_ns &&
+			  (p->beacon_since_ns < e->learn_end_ns ||
+			   ts_ns - p->beacon_since_ns > (uint64_t)DAY_S * NS);
+	/* Mail clients keep connections open and sync every few minutes;
+	 * automation opens new ones at a high rate.  Below 6 connections an
+	 * hour a beacon counts 35 %, rising to full strength at 30 an hour. */
+	p->beacon_strength = raw * (0.35 + 0.65 * ramp(p->beacon_rate, 6, 30)) *
+			     (p->beacon_known ? 0.25 : 1);
 }
 
 static void beacon_reason(const struct pair *p, struct score_reason *r)
@@ -571,8 +600,9 @@ static void beacon_reason(const struct pair *p, struct score_reason *r)
 	r->peer = NAN;
 	r->unit = "score";
 	snprintf(r->detail, sizeof(r->detail),
-		 "%u connections, median interval %.0f s, RITA beacon score %.3f",
-		 p->conn_n, p->beacon_interval, p->beacon_score);
+		 "%.0f connections in the last hour, median interval %.0f s, RITA beacon score %.3f%s",
+		 p->beacon_rate, p->beacon_interval, p->beacon_score,
+		 p->beacon_known ? " (regular before: its usual behaviour)" : "");
 }
 
 /* Novelty: was this host, or this fingerprint on this host, first seen with
@@ -635,6 +665,26 @@ static void eval_new_client(struct score_engine *e, const struct score_event *ev
 			 prov_hosts > 0 ? prov_hosts - 1 : 0);
 }
 
+/* Keep prevalence counts true when LRU tables forget an entry. */
+static void on_novelty_evict(const void *key, void *value, void *arg)
+{
+	struct score_engine *e = arg;
+	const struct hp_key *k = key;
+	uint32_t *n = k->ja4[0] ? count_get(e, "j", k->provider, k->ja4) :
+				  count_get(e, "p", k->provider, NULL);
+	if (*n)
+		(*n)--;
+}
+
+static void on_pair_evict(const void *key, void *value, void *arg)
+{
+	struct score_engine *e = arg;
+	const struct pair_key *k = key;
+	uint32_t *n = count_get(e, "s", k->provider, k->service);
+	if (*n)
+		(*n)--;
+}
+
 /* Remember what was seen; entries made before the end of learning are the
  * baseline. */
 static void learn_novelty(struct score_engine *e, const struct score_event *ev)
@@ -689,8 +739,14 @@ static void maybe_alert(struct score_engine *e, const struct score_event *ev,
 	copy_str(k.provider, sizeof(k.provider), ev->provider);
 	k.kind = a->kind;
 	st = lru_put(e->alerts, &k, &created);
-	if (!created && ev->ts_ns - st->last_ns < (uint64_t)e->cfg.suppress_s * NS) {
+	/* within the suppression window of the last sighting (late records,
+	 * stamped before it, count as inside), the same alert goes on */
+	if (!created && ev->ts_ns < st->last_ns + (uint64_t)e->cfg.suppress_s * NS) {
 		if (a->score < st->last_score + e->cfg.realert_delta) {
+			/* the condition persists: keep the window sliding so an
+			 * ongoing incident stays one alert */
+			if (ev->ts_ns > st->last_ns)
+				st->last_ns = ev->ts_ns;
 			e->st.suppressed++;
 			return;
 		}
@@ -705,7 +761,8 @@ static void maybe_alert(struct score_engine *e, const struct score_event *ev,
 		e->st.alerts++;
 		e->st.alerts_by_kind[a->kind]++;
 	}
-	st->last_ns = ev->ts_ns;
+	if (ev->ts_ns > st->last_ns || created)
+		st->last_ns = ev->ts_ns;
 	st->last_score = a->score;
 	copy_str(a->alert_id, sizeof(a->alert_id), st->id);
 	a->revision = st->revision;
@@ -729,8 +786,10 @@ static void evaluate(struct score_engine *e, const struct score_event *ev,
 
 	eval_volume(e, p, peer, true, ev->ts_ns, &vd);
 	eval_volume(e, p, peer, false, ev->ts_ns, &vu);
-	volume_reason(&vd, SIG_BULK_DOWNLOAD, &rs[SIG_BULK_DOWNLOAD]);
-	volume_reason(&vu, SIG_BULK_UPLOAD, &rs[SIG_BULK_UPLOAD]);
+	volume_reason(&vd, SIG_BULK_DOWNLOAD, (double)e->cfg.ref_floor_per_hour,
+		      &rs[SIG_BULK_DOWNLOAD]);
+	volume_reason(&vu, SIG_BULK_UPLOAD, (double)e->cfg.ref_floor_per_hour,
+		      &rs[SIG_BULK_UPLOAD]);
 	beacon_reason(p, &rs[SIG_BEACONING]);
 	eval_off_hours(e, p, ev->ts_ns, &rs[SIG_OFF_HOURS]);
 	eval_new_client(e, ev, &rs[SIG_NEW_CLIENT]);
@@ -1109,7 +1168,8 @@ static int load_into(struct score_engine *e, json_t *root, const char *path, cha
 		const char *j = json_string_value(json_array_get(x, 2));
 		json_t *t = json_array_get(x, 3);
 		memset(&k, 0, sizeof(k));
-		if (!h || !pr || !j || !json_is_integer(t) || net_addr_parse(h, &k.host) < 0 ||
+		if (!h || !pr || !j || !json_is_integer(t) || json_integer_value(t) < 0 ||
+		    net_addr_parse(h, &k.host) < 0 ||
 		    strlen(pr) >= sizeof(k.provider) || strlen(j) >= sizeof(k.ja4))
 			return bad(err, errlen, path, "a novelty entry is malformed");
 		copy_str(k.provider, sizeof(k.provider), pr);
@@ -1125,7 +1185,7 @@ static int load_into(struct score_engine *e, json_t *root, const char *path, cha
 		struct seen *s;
 		const char *h = json_string_value(json_array_get(x, 0));
 		json_t *t = json_array_get(x, 1);
-		if (!h || !json_is_integer(t) || net_addr_parse(h, &a) < 0)
+		if (!h || !json_is_integer(t) || json_integer_value(t) < 0 || net_addr_parse(h, &a) < 0)
 			return bad(err, errlen, path, "a host entry is malformed");
 		s = lru_put(e->hosts, &a, NULL);
 		s->first_ns = (uint64_t)json_integer_value(t);
@@ -1183,7 +1243,6 @@ int score_state_load(struct score_engine *e, const char *path, char *err, size_t
 		SWAP(hosts);
 #undef SWAP
 		e->learn_end_ns = tmp->learn_end_ns;
-		e->learned_from_state = true;
 	}
 	score_free(tmp);
 	return rc;

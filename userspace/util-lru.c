@@ -14,7 +14,7 @@ struct lru_node {
 };
 
 struct lru {
-	size_t cap, ksz, vsz, stride;
+	size_t cap, ksz, vsz, stride, voff; /* voff: value offset, 8-aligned */
 	uint64_t seed, evictions;
 	uint32_t *buckets;       /* index + 1 of the first node; 0 = empty */
 	uint64_t mask;
@@ -38,7 +38,7 @@ static inline void *key_at(const struct lru *m, uint32_t i)
 
 static inline void *val_at(const struct lru *m, uint32_t i)
 {
-	return (unsigned char *)key_at(m, i) + m->ksz;
+	return m->slab + (size_t)i * m->stride + m->voff;
 }
 
 static uint64_t hash_key(const struct lru *m, const void *key)
@@ -60,7 +60,9 @@ struct lru *lru_new(size_t capacity, size_t key_size, size_t value_size, uint64_
 	struct lru *m;
 	uint64_t nb = 1;
 
-	if (!capacity || capacity >= LRU_NIL || !key_size) {
+	/* keys and values are small records; refuse sizes whose sums wrap */
+	if (!capacity || capacity >= LRU_NIL || !key_size || key_size > (1u << 20) ||
+	    value_size > (1u << 20)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -70,7 +72,9 @@ struct lru *lru_new(size_t capacity, size_t key_size, size_t value_size, uint64_
 	m->cap = capacity;
 	m->ksz = key_size;
 	m->vsz = value_size;
-	m->stride = (sizeof(struct lru_node) + key_size + value_size + 7) & ~(size_t)7;
+	/* values start 8-aligned so they may hold uint64_t and double */
+	m->voff = (sizeof(struct lru_node) + key_size + 7) & ~(size_t)7;
+	m->stride = (m->voff + value_size + 7) & ~(size_t)7;
 	while (nb < capacity)
 		nb <<= 1;
 	m->mask = nb - 1;
