@@ -21,8 +21,8 @@
 #define NS 1000000000ull
 #define HOUR_S 3600u
 #define DAY_S 86400u
-#define PEER_RING 2048            /* active-hour volumes kept per service */
-#define PEER_RECALC 32            /* recompute a peer quantile every N pushes */
+#define PEER_HOSTS 2048           /* hosts whose usual level a service keeps */
+#define PEER_RECALC 32            /* recompute the peer level every N updates */
 #define NOVELTY_AGE_S (7u * DAY_S) /* a first sighting stays "new" this long */
 #define MIN_HIST_HOURS 6          /* hours of history before own reference counts */
 #define MIN_PEER_HOURS 6
@@ -48,6 +48,7 @@ struct pair {
 	uint32_t conn_ts[SCORE_BEACON_MAX], conn_bytes[SCORE_BEACON_MAX];
 	uint16_t conn_n, conn_head;
 	double beacon_score, beacon_strength, beacon_interval, beacon_rate;
+	uint8_t host_known;          /* the host was seen for a day or while learning */
 	uint64_t beacon_since_ns;    /* regular since then (0 = not regular) */
 	uint8_t beacon_known;        /* regular since learning or for a day */
 	struct net_addr server;
@@ -64,9 +65,15 @@ struct peer_key {
 	char service[SCORE_SERVICE_MAX + 1];
 };
 
+/* One service's peers: each host's own usual hourly peak (its reference)
+ * for the service.  The peer level is the median over every host that
+ * uses the provider, hosts that never use this service counting as zero:
+ * "what a typical colleague moves through this service in a busy hour". */
 struct peer {
-	float down[PEER_RING], up[PEER_RING];
-	uint32_t n, head, since_recalc;
+	uint64_t host[PEER_HOSTS];   /* host hash; 0 = free */
+	float down[PEER_HOSTS], up[PEER_HOSTS];
+	uint32_t n, since_recalc, recalc_total;
+	uint32_t prov_hosts;         /* hosts using the provider, at the last update */
 	double q_down, q_up;
 };
 
@@ -105,7 +112,7 @@ struct score_engine {
 	struct lru *pairs, *peers, *novelty, *counts, *hosts, *alerts;
 	uint64_t learn_end_ns;       /* 0 until the first event */
 	struct score_stats st;
-	double scratch[SCORE_MAX_BUCKETS > PEER_RING ? SCORE_MAX_BUCKETS : PEER_RING];
+	double scratch[PEER_HOSTS > SCORE_HISTORY_HOURS ? PEER_HOSTS : SCORE_HISTORY_HOURS];
 	double ts_buf[SCORE_BEACON_MAX], sz_buf[SCORE_BEACON_MAX];
 	double bscratch[SCORE_BEACON_MAX];
 };
@@ -129,7 +136,7 @@ void score_config_default(struct score_config *cfg)
 	cfg->realert_delta = 15;
 	for (int i = 0; i < SIG_COUNT; i++)
 		cfg->weight[i] = score_rules[i].weight;
-	cfg->floor_down_short = 100 * MB;
+	cfg->floor_down_short = 50 * MB;
 	cfg->floor_down_long = 150 * MB;
 	cfg->floor_up_short = 50 * MB;
 	cfg->floor_up_long = 100 * MB;
@@ -137,8 +144,9 @@ void score_config_default(struct score_config *cfg)
 	cfg->ref_floor_per_hour = 2 * MB;
 	cfg->ratio_low = 3;
 	cfg->ratio_high = 30;
+	cfg->ratio_low_long = 2;
+	cfg->ratio_high_long = 12;
 	cfg->own_quantile = 0.95;
-	cfg->peer_quantile = 0.95;
 	cfg->beacon_min_conns = 12;
 	cfg->beacon_low = 0.6;
 	cfg->beacon_high = 0.9;
@@ -254,6 +262,16 @@ static uint32_t *count_get(struct score_engine *e, const char *a, const char *b,
 	return lru_put(e->counts, &k, NULL);
 }
 
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 static double ramp(double x, double lo, double hi)
 {
 	if (!(x > lo))
@@ -263,12 +281,17 @@ static double ramp(double x, double lo, double hi)
 	return (x - lo) / (hi - lo);
 }
 
-/* Strength of a volume ratio: 0 at ratio_low, 1 at ratio_high, log scale. */
+/* Strength of a volume ratio: 0 at @lo, 1 at @hi, log scale. */
+static double ratio_ramp(double ratio, double lo, double hi)
+{
+	if (!(ratio > lo))
+		return 0;
+	return ramp(log(ratio), log(lo), log(hi));
+}
+
 static double ratio_strength(const struct score_config *c, double ratio)
 {
-	if (!(ratio > c->ratio_low))
-		return 0;
-	return ramp(log(ratio), log(c->ratio_low), log(c->ratio_high));
+	return ratio_ramp(ratio, c->ratio_low, c->ratio_high);
 }
 
 static void fmt_bytes(char *buf, size_t len, double b)
@@ -293,9 +316,76 @@ static void fmt_duration(char *buf, size_t len, uint64_t s)
 
 /* ------------------------------------------------------- pair accounting */
 
+/* A high quantile of the pair's hourly history (zero hours included),
+ * leaving out the newest @skip hours: the hours being judged must not
+ * raise their own bar (a drip would otherwise become its own baseline). */
+static double hist_quantile(struct score_engine *e, const struct pair *p, bool down,
+			    unsigned skip)
+{
+	unsigned n = p->hist_n > skip ? p->hist_n - skip : 0;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = (p->hist_head + SCORE_HISTORY_HOURS - p->hist_n + k) % SCORE_HISTORY_HOURS;
+		e->scratch[k] = down ? p->hist_down[i] : p->hist_up[i];
+	}
+	return stat_quantile(e->scratch, n, e->cfg.own_quantile, e->scratch);
+}
+
+/* Median of n sorted values preceded by @zeros zero values (type 7). */
+static double median_with_zeros(const double *v, uint32_t n, uint32_t zeros)
+{
+	uint32_t total = n + zeros;
+	double pos, frac, a, b;
+	uint32_t i;
+	if (!total)
+		return NAN;
+	pos = (total - 1) * 0.5;
+	i = (uint32_t)pos;
+	frac = pos - i;
+	a = i < zeros ? 0 : v[i - zeros];
+	b = i + 1 >= total ? a : (i + 1 < zeros ? 0 : v[i + 1 - zeros]);
+	return a + (b - a) * frac;
+}
+
+/* Record the pair's current reference in its service's peer table and,
+ * now and then, recompute the peer level. */
+static void peer_update(struct score_engine *e, struct peer *peer, const struct pair *p,
+			uint64_t host_hash)
+{
+	uint32_t i, prov_hosts;
+	if (p->hist_n < MIN_HIST_HOURS)
+		return;
+	for (i = 0; i < peer->n && peer->host[i] != host_hash; i++)
+		;
+	if (i == peer->n) {
+		if (peer->n == PEER_HOSTS)
+			i = (uint32_t)(host_hash % PEER_HOSTS); /* full: overwrite one */
+		else
+			peer->n++;
+		peer->host[i] = host_hash;
+	}
+	peer->down[i] = (float)hist_quantile(e, p, true, 0);
+	peer->up[i] = (float)hist_quantile(e, p, false, 0);
+	if (++peer->since_recalc < PEER_RECALC && peer->recalc_total >= MIN_PEER_HOURS)
+		return;
+	peer->since_recalc = 0;
+	peer->recalc_total++;
+	prov_hosts = peer->prov_hosts;
+	for (i = 0; i < peer->n; i++)
+		e->scratch[i] = peer->down[i];
+	stat_sort(e->scratch, peer->n);
+	peer->q_down = median_with_zeros(e->scratch, peer->n,
+					 prov_hosts > peer->n ? prov_hosts - peer->n : 0);
+	for (i = 0; i < peer->n; i++)
+		e->scratch[i] = peer->up[i];
+	stat_sort(e->scratch, peer->n);
+	peer->q_up = median_with_zeros(e->scratch, peer->n,
+				       prov_hosts > peer->n ? prov_hosts - peer->n : 0);
+}
+
 /* Roll the pair's hourly accumulator forward to @hour, pushing closed
  * hours into its history and (when active) into the peers' ring. */
-static void roll_hours(struct score_engine *e, struct pair *p, struct peer *peer, uint64_t hour)
+static void roll_hours(struct score_engine *e, struct pair *p, struct peer *peer,
+		       uint64_t host_hash, uint64_t hour)
 {
 	unsigned steps = 0;
 	if (!p->cur_hour) {
@@ -310,28 +400,12 @@ static void roll_hours(struct score_engine *e, struct pair *p, struct peer *peer
 		p->hist_head = (uint16_t)((p->hist_head + 1) % SCORE_HISTORY_HOURS);
 		if (p->hist_n < SCORE_HISTORY_HOURS)
 			p->hist_n++;
-		if (peer && (p->hour_down || p->hour_up)) {
-			peer->down[peer->head] = (float)p->hour_down;
-			peer->up[peer->head] = (float)p->hour_up;
-			peer->head = (peer->head + 1) % PEER_RING;
-			if (peer->n < PEER_RING)
-				peer->n++;
-			if (++peer->since_recalc >= PEER_RECALC || peer->n < MIN_PEER_HOURS * 4) {
-				peer->since_recalc = 0;
-				for (uint32_t i = 0; i < peer->n; i++)
-					e->scratch[i] = peer->down[i];
-				peer->q_down = stat_quantile(e->scratch, peer->n, e->cfg.peer_quantile,
-							     e->scratch);
-				for (uint32_t i = 0; i < peer->n; i++)
-					e->scratch[i] = peer->up[i];
-				peer->q_up = stat_quantile(e->scratch, peer->n, e->cfg.peer_quantile,
-							   e->scratch);
-			}
-		}
 		p->hour_down = p->hour_up = 0;
 		p->cur_hour++;
 	}
 	p->cur_hour = hour; /* a gap longer than the history: start afresh */
+	if (peer)
+		peer_update(e, peer, p, host_hash);
 }
 
 /* Move the bucket ring forward to @bucket, clearing skipped buckets. */
@@ -375,16 +449,18 @@ static void window_sum(const struct pair *p, uint64_t ts_ns, uint32_t seconds, s
  * history, or NaN while the history is too short to mean anything. */
 static double own_ref(struct score_engine *e, const struct pair *p, bool down)
 {
-	if (p->hist_n < MIN_HIST_HOURS)
-		return NAN;
-	for (unsigned i = 0; i < p->hist_n; i++)
-		e->scratch[i] = down ? p->hist_down[i] : p->hist_up[i];
-	return stat_quantile(e->scratch, p->hist_n, e->cfg.own_quantile, e->scratch);
+	unsigned skip = e->cfg.long_window_s / HOUR_S;
+	if (p->hist_n < MIN_HIST_HOURS + skip)
+		/* a host we know that never used this service: its usual level
+		 * is nothing; a host new to us has no usual level yet */
+		return p->host_known ? 0 : NAN;
+	return hist_quantile(e, p, down, skip);
 }
 
 static double peer_ref(const struct peer *peer, bool down)
 {
-	if (!peer || peer->n < MIN_PEER_HOURS)
+	if (!peer || !peer->recalc_total || peer->n + (peer->prov_hosts > peer->n ?
+						      peer->prov_hosts - peer->n : 0) < MIN_PEER_HOURS)
 		return NAN;
 	return down ? peer->q_down : peer->q_up;
 }
@@ -392,7 +468,7 @@ static double peer_ref(const struct peer *peer, bool down)
 /* ----------------------------------------------------------------- signals */
 
 struct volume_eval {
-	double strength;
+	double strength, ratio;
 	double rate, own, peer;
 	uint64_t bytes;
 	uint32_t window_s;
@@ -401,7 +477,8 @@ struct volume_eval {
 
 static void eval_volume_window(struct score_engine *e, const struct pair *p,
 			       const struct peer *peer, bool down, uint64_t ts,
-			       uint32_t window_s, uint64_t floor, struct volume_eval *out)
+			       uint32_t window_s, uint64_t floor, double lo, double hi,
+			       struct volume_eval *out)
 {
 	const struct score_config *c = &e->cfg;
 	double own = own_ref(e, p, down), pr = peer_ref(peer, down);
@@ -427,7 +504,8 @@ static void eval_volume_window(struct score_engine *e, const struct pair *p,
 	else if (isnan(ratio_peer))
 		ratio_peer = ratio_own;
 	/* far more than it usually does AND than its peers do */
-	out->strength = ratio_strength(c, fmin(ratio_own, ratio_peer));
+	out->strength = ratio_ramp(fmin(ratio_own, ratio_peer), lo, hi);
+	out->ratio = fmin(ratio_own, ratio_peer);
 }
 
 static void eval_volume(struct score_engine *e, const struct pair *p, const struct peer *peer,
@@ -436,9 +514,13 @@ static void eval_volume(struct score_engine *e, const struct pair *p, const stru
 	const struct score_config *c = &e->cfg;
 	struct volume_eval s, l;
 	eval_volume_window(e, p, peer, down, ts, c->short_window_s,
-			   down ? c->floor_down_short : c->floor_up_short, &s);
+			   down ? c->floor_down_short : c->floor_up_short, c->ratio_low,
+			   c->ratio_high, &s);
+	/* a rise sustained for hours means more than a burst of the same
+	 * ratio: the long window ramps over a lower range */
 	eval_volume_window(e, p, peer, down, ts, c->long_window_s,
-			   down ? c->floor_down_long : c->floor_up_long, &l);
+			   down ? c->floor_down_long : c->floor_up_long, c->ratio_low_long,
+			   c->ratio_high_long, &l);
 	*best = l.strength > s.strength ? l : s;
 }
 
@@ -716,16 +798,6 @@ static void learn_novelty(struct score_engine *e, const struct score_event *ev)
 
 /* ------------------------------------------------------------------ alerts */
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void maybe_alert(struct score_engine *e, const struct score_event *ev,
 			const struct pair *p, struct score_alert *a)
 {
@@ -891,7 +963,14 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 
 	if (ts > p->last_ns)
 		p->last_ns = ts;
-	roll_hours(e, p, peer, ts / NS / HOUR_S);
+	{
+		struct seen *hs = lru_get(e->hosts, ev->client);
+		p->host_known = hs && (hs->first_ns < e->learn_end_ns ||
+				       ts - hs->first_ns > (uint64_t)DAY_S * NS);
+	}
+	peer->prov_hosts = *count_get(e, "p", ev->provider, NULL);
+	roll_hours(e, p, peer, fnv(ev->client, sizeof(*ev->client), 0xcbf29ce484222325ULL) | 1,
+		   ts / NS / HOUR_S);
 	roll_buckets(p, ts / NS / SCORE_BUCKET_S);
 	bi = (unsigned)(p->cur_bucket % SCORE_MAX_BUCKETS);
 	/* a late record lands in the newest bucket: the window is what matters */
@@ -970,11 +1049,21 @@ static int save_peer(const void *key, void *value, void *arg)
 {
 	const struct peer_key *k = key;
 	const struct peer *p = value;
-	json_t *o = json_object();
+	json_t *o = json_object(), *hosts = json_array();
 	json_object_set_new(o, "provider", json_string(k->provider));
 	json_object_set_new(o, "service", json_string(k->service));
-	json_object_set_new(o, "down", floats_json(p->down, p->n, p->head, PEER_RING));
-	json_object_set_new(o, "up", floats_json(p->up, p->n, p->head, PEER_RING));
+	for (uint32_t i = 0; i < p->n; i++) {
+		json_t *h = json_array();
+		char hex[24];
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)p->host[i]);
+		json_array_append_new(h, json_string(hex));
+		json_array_append_new(h, json_real(p->down[i]));
+		json_array_append_new(h, json_real(p->up[i]));
+		json_array_append_new(hosts, h);
+	}
+	json_object_set_new(o, "hosts", hosts);
+	json_object_set_new(o, "prov_hosts", json_integer(p->prov_hosts));
+	json_object_set_new(o, "recalc_total", json_integer(p->recalc_total));
 	json_object_set_new(o, "q_down", json_real(p->q_down));
 	json_object_set_new(o, "q_up", json_real(p->q_up));
 	json_array_append_new(((struct save_ctx *)arg)->arr, o);
@@ -1143,17 +1232,35 @@ static int load_into(struct score_engine *e, json_t *root, const char *path, cha
 	json_array_foreach(arr, i, x) {
 		struct peer_key k;
 		struct peer *p;
-		uint32_t n2, head2;
+		json_t *hosts, *h;
+		size_t j;
+		uint64_t n64, r64;
 		memset(&k, 0, sizeof(k));
 		if (!get_str(x, "provider", k.provider, sizeof(k.provider)) ||
 		    !get_str(x, "service", k.service, sizeof(k.service)))
 			return bad(err, errlen, path, "a peer entry has a bad provider or service");
 		p = lru_put(e->peers, &k, NULL);
-		if (!load_floats(json_object_get(x, "down"), p->down, PEER_RING, &p->n, &p->head) ||
-		    !load_floats(json_object_get(x, "up"), p->up, PEER_RING, &n2, &head2) ||
-		    n2 != p->n || !json_is_number(json_object_get(x, "q_down")) ||
+		hosts = json_object_get(x, "hosts");
+		if (!json_is_array(hosts) || json_array_size(hosts) > PEER_HOSTS ||
+		    !get_u64(x, "prov_hosts", &n64) || !get_u64(x, "recalc_total", &r64) ||
+		    !json_is_number(json_object_get(x, "q_down")) ||
 		    !json_is_number(json_object_get(x, "q_up")))
-			return bad(err, errlen, path, "a peer entry has bad volumes");
+			return bad(err, errlen, path, "a peer entry has bad host levels");
+		json_array_foreach(hosts, j, h) {
+			const char *hex = json_string_value(json_array_get(h, 0));
+			json_t *dn = json_array_get(h, 1), *up = json_array_get(h, 2);
+			char *end;
+			if (!hex || !json_is_number(dn) || !json_is_number(up))
+				return bad(err, errlen, path, "a peer host entry is malformed");
+			p->host[j] = strtoull(hex, &end, 16);
+			if (*end)
+				return bad(err, errlen, path, "a peer host id is not hex");
+			p->down[j] = (float)json_number_value(dn);
+			p->up[j] = (float)json_number_value(up);
+		}
+		p->n = (uint32_t)json_array_size(hosts);
+		p->prov_hosts = (uint32_t)n64;
+		p->recalc_total = (uint32_t)r64;
 		p->q_down = json_number_value(json_object_get(x, "q_down"));
 		p->q_up = json_number_value(json_object_get(x, "q_up"));
 	}

@@ -57,12 +57,13 @@ struct score_config {
 	/* volume: a window must exceed its floor and be ratio_low x above
 	 * both the host's own and its peers' reference to count at all;
 	 * full strength at ratio_high x */
-	uint64_t floor_down_short, floor_down_long;   /* 100 MB, 150 MB */
+	uint64_t floor_down_short, floor_down_long;   /* 50 MB, 150 MB */
 	uint64_t floor_up_short, floor_up_long;       /* 50 MB, 100 MB */
 	uint64_t floor_off_hours;                     /* 30 MB in the short window */
 	uint64_t ref_floor_per_hour;                  /* 2 MB/h: least reference */
-	double ratio_low, ratio_high;                 /* 3, 30 */
-	double own_quantile, peer_quantile;           /* 0.95, 0.95 */
+	double ratio_low, ratio_high;                 /* 3, 30: short window */
+	double ratio_low_long, ratio_high_long;       /* 2, 12: long window */
+	double own_quantile;                          /* 0.95 of the pair's hours */
 	/* beaconing */
 	uint32_t beacon_min_conns;   /* 12 connection starts in the last 24 h */
 	double beacon_low, beacon_high; /* RITA score 0.6 -> 0, 0.9 -> full */

@@ -484,7 +484,7 @@ def client_hello(rng, sni, alpn, profile="schannel", pq=False):
     if alpn:
         exts.append(ext(0x0010, vec16(b"".join(vec8(a.encode()) for a in alpn))))
     exts.append(ext(0x0005, b"\x01\x00\x00\x00\x00"))    # status_request
-    exts.append(ext(0x000D, vec16(b"".join(u16(s) for s in SIGALGS))))
+    exts.append(ext(0x000D, vec16(b"".join(u16(s) for s in p.get("sigalgs", SIGALGS)))))
     exts.append(ext(0x0012, b""))                         # signed_certificate_timestamp
     ks = b""
     if p["grease"]:
@@ -497,6 +497,11 @@ def client_hello(rng, sni, alpn, profile="schannel", pq=False):
     exts.append(ext(0x002B, vec8(b"".join(u16(v) for v in sv))))
     if p["grease"]:
         exts.append(ext(0x4A4A, b"\x00"))
+    # optional profile keys (used by scenarios.py; absent in the profiles above):
+    # "omit": extension types to leave out, "extra": [(type, body)] appended
+    if p.get("omit"):
+        exts = [e for e in exts if struct.unpack("!H", e[:2])[0] not in p["omit"]]
+    exts += [ext(et, eb) for et, eb in p.get("extra", ())]
     body = u16(0x0303) + rng.randbytes(32) + vec8(rng.randbytes(32))
     body += vec16(b"".join(u16(c) for c in ciphers)) + vec8(b"\x00") + vec16(b"".join(exts))
     hs = u8(1) + u24(len(body)) + body
