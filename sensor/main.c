@@ -39,6 +39,7 @@
 #define MAX_READ_FILES 1024
 #define MAX_CATALOGS 16
 #define MAX_SINKS 8
+#define HEARTBEAT_S 10 /* wall-clock seconds between sink heartbeats */
 
 #ifndef MAILTAP_DATADIR
 #define MAILTAP_DATADIR "/usr/local/share/mailtap"
@@ -60,6 +61,7 @@ struct sensor {
 	const char *state_path;      /* --state, or NULL */
 	uint64_t last_state_save_ns; /* packet time of the last periodic save */
 	char sensor_id[64];
+	uint64_t start_wall_ns, last_heartbeat_mono_ns, last_packet_ns;
 	struct catalog *catalog;    /* owned */
 	struct session_json_opts jopts;
 	int all_flows;
@@ -394,11 +396,47 @@ static void on_session(const struct session *ss, void *arg)
 	json_decref(o);
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Tell every sink (Redis: the mailtap:sensor:<id> hash) that we live. */
+static void heartbeat(struct sensor *s)
+{
+	struct agg_stats as;
+	struct flow_table_stats fs;
+	struct score_stats ss = { 0 };
+	struct out_health h;
+
+	agg_get_stats(s->agg, &as, &fs);
+	if (s->score)
+		score_get_stats(s->score, &ss);
+	h = (struct out_health){
+		.version = MAILTAP_VERSION, .capture_mode = "pcap",
+		.start_time_ns = s->start_wall_ns, .last_packet_ns = s->last_packet_ns,
+		.packets = s->dstats.packets, .drops = 0, .flows = fs.active,
+		.alerts = ss.alerts, .interval_s = HEARTBEAT_S,
+	};
+	for (int i = 0; i < s->nsessions; i++)
+		out_sink_heartbeat(s->sessions[i], &h);
+	for (int i = 0; i < s->nalerts; i++)
+		out_sink_heartbeat(s->alerts[i], &h);
+	s->last_heartbeat_mono_ns = clock_ns(CLOCK_MONOTONIC);
+}
+
 static void on_frame(void *arg, int linktype, const uint8_t *frame, size_t caplen,
 		     size_t wirelen, uint64_t ts_ns)
 {
 	struct sensor *s = arg;
 	struct packet pkt;
+
+	s->last_packet_ns = ts_ns;
+	if ((s->dstats.packets & 4095) == 0 &&
+	    clock_ns(CLOCK_MONOTONIC) - s->last_heartbeat_mono_ns > HEARTBEAT_S * 1000000000ull)
+		heartbeat(s);
 
 	decode_packet(&pkt, linktype, frame, caplen, wirelen, ts_ns, &s->dstats);
 	agg_packet(s->agg, &pkt);
@@ -724,6 +762,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
 
+	s.start_wall_ns = clock_ns(CLOCK_REALTIME);
+	heartbeat(&s);
 	rc = capture_replay_files(files, nfiles, on_frame, should_stop, &s, &cs);
 	if (rc == -EINVAL || rc == -ENOMEM) {
 		exit_code = EXIT_INPUT;
@@ -733,6 +773,7 @@ int main(int argc, char **argv)
 		exit_code = EXIT_INPUT;
 	agg_finish(s.agg);
 	save_state(&s);
+	heartbeat(&s);
 	if (!s.quiet)
 		print_stats(&s, &cs);
 out:

@@ -57,6 +57,7 @@ struct pair {
 	char ja4[SCORE_JA4_MAX + 1];
 	char app_proto[8];
 	char cids[SCORE_MAX_CIDS][32];
+	uint64_t cid_ts[SCORE_MAX_CIDS];  /* packet time each session was first seen */
 	uint8_t cid_n, cid_head;
 };
 
@@ -838,9 +839,13 @@ static void maybe_alert(struct score_engine *e, const struct score_event *ev,
 	st->last_score = a->score;
 	copy_str(a->alert_id, sizeof(a->alert_id), st->id);
 	a->revision = st->revision;
+	/* the sessions that began in the alert's window (the newest
+	 * SCORE_MAX_CIDS), and always the newest one (a long session that
+	 * began earlier may be carrying the volume) */
 	for (unsigned i = 0; i < p->cid_n; i++) {
 		unsigned idx = (p->cid_head + SCORE_MAX_CIDS - p->cid_n + i) % SCORE_MAX_CIDS;
-		a->cids[a->n_cids++] = p->cids[idx];
+		if (p->cid_ts[idx] >= a->window_start_ns || i + 1u == p->cid_n)
+			a->cids[a->n_cids++] = p->cids[idx];
 	}
 	if (e->cb)
 		e->cb(a, e->arg);
@@ -989,6 +994,7 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 	copy_str(p->app_proto, sizeof(p->app_proto), ev->app_proto);
 	if (ev->first && ev->community_id) {
 		copy_str(p->cids[p->cid_head], sizeof(p->cids[0]), ev->community_id);
+		p->cid_ts[p->cid_head] = ev->flow_start_ns;
 		p->cid_head = (uint8_t)((p->cid_head + 1) % SCORE_MAX_CIDS);
 		if (p->cid_n < SCORE_MAX_CIDS)
 			p->cid_n++;

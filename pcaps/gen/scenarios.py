@@ -738,7 +738,48 @@ def scen_incidents():
     return ctx
 
 
-SCENARIOS = {"quiet": scen_quiet, "incidents": scen_incidents}
+def scen_demo():
+    """A small office for `make demo`: a few ordinary users and two
+    incidents, so the demo shows what mailtap reports in seconds."""
+    ctx = Ctx("demo", "make demo: a small office over three days (Mon-Wed): Outlook "
+                      "laptops, webmail users and a phone, plus a mailbox harvest on "
+                      "Wednesday morning and a Graph polling script in the afternoon.")
+    ctx.incidents_by_id = {}
+    jobs = []
+
+    def H(ip, role, fn, notes, **kw):
+        jobs.append((Host(ctx, ip, role, notes=notes, **kw), fn))
+
+    for ip in ("10.1.0.11", "10.1.0.12", "10.1.0.13"):
+        H(ip, "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=True),
+          "Outlook on a laptop, in the office about 07:40-18:20")
+    for ip, name in (("10.1.0.21", "outlook.office.com"), ("10.1.0.22", "mail.google.com")):
+        H(ip, "webmail", (lambda n: lambda c, h: webmail(c, h, START, END, name=n))(name),
+          "Browser mail on %s in working hours" % name)
+    H("10.1.0.31", "mobile_imap",
+      lambda c, h: mobile_imap(c, h, START, END, name="imap.gmail.com"),
+      "Phone polling imap.gmail.com every 15 min day and night", cttl=64)
+    h = Host(ctx, "10.1.0.66", "attacker", baseline_role="outlook_sync",
+             notes="Outlook laptop; mailbox harvest Wednesday 10:00, then a Graph script")
+    jobs.append((h, lambda c, h: outlook_sync(c, h, START, END, laptop=True)))
+    iid = add_incident(ctx, id="demo-harvest", kind="bulk_download", host="10.1.0.66",
+                       provider="microsoft365", service="web",
+                       detail="~500 MB from outlook.office365.com in 30 min with the host's "
+                              "usual Outlook JA4")
+    jobs.append((h, lambda c, h, i=iid: harvest(
+        c, h, i, at(2, 10, 0), 30, 500_000_000, name="outlook.office365.com",
+        profile="schannel", conns=3)))
+    iid = add_incident(ctx, id="demo-beacon", kind="beaconing", host="10.1.0.66",
+                       provider="microsoft365", service="api",
+                       also_acceptable_kinds=["new_client"],
+                       detail="a script polls graph.microsoft.com every 60 s for 3 hours")
+    jobs.append((h, lambda c, h, i=iid: beacon(c, h, i, at(2, 13, 0), 3)))
+    for hh, fn in jobs:
+        fn(ctx, hh)
+    return ctx
+
+
+SCENARIOS = {"quiet": scen_quiet, "incidents": scen_incidents, "demo": scen_demo}
 
 
 # --------------------------------------------------------------------------
@@ -870,7 +911,7 @@ def main():
                     help="parallel processes (default 2)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    names = a.only or list(SCENARIOS)
+    names = a.only or ["quiet", "incidents"]
     jobs = [(n, a.out) for n in names]
     if a.j > 1 and len(jobs) > 1:
         import multiprocessing

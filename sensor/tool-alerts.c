@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tool-alerts.c -- mailtap-alerts: read mailtap records from a Redis
+ * stream with a consumer group and print them, one line per record, or as
+ * raw JSON.  Several consumers in one group share the stream without
+ * duplicates; entries a crashed consumer left pending are claimed
+ * (XAUTOCLAIM) after --claim-idle-ms.  docs/redis.md describes the keys.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <hiredis.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "output-redis.h"
+
+#define EXIT_USAGE 2
+#define EXIT_REDIS 3
+
+/* Signal flag: the only mutable global, written by the handler. */
+static volatile sig_atomic_t stop_requested;
+
+struct alerts_opts {
+	struct redis_url url;
+	const char *key;
+	const char *group;
+	char consumer[160];
+	int from_new, follow, json;
+	const char *severity, *kind, *host;  /* comma-separated lists or NULL */
+	unsigned count;
+	unsigned long claim_idle_ms;
+	unsigned block_ms;
+};
+
+struct alerts_stats {
+	unsigned long long read, printed, claimed;
+};
+
+static void usage(FILE *fp)
+{
+	fputs(
+"usage: mailtap-alerts [options]\n"
+"Print mailtap records from a Redis stream, read with a consumer group.\n"
+"\n"
+"  --redis URL            redis://[user@]host[:port][/db] or unix:/path/to/sock\n"
+"                         (default redis://127.0.0.1:6379); ?key=K picks the stream\n"
+"  --key KEY              the stream (default mailtap:alerts)\n"
+"  --group NAME           consumer group (default mailtap-alerts); created if missing\n"
+"  --consumer NAME        this consumer's name (default HOSTNAME-PID); reuse it after\n"
+"                         a crash to get its own pending entries back first\n"
+"  --from-new             a new group starts at new records ($), not the oldest (0)\n"
+"  -f, --follow           keep waiting for new records (else exit when drained)\n"
+"  --json                 print the raw JSON record, one per line\n"
+"  --severity LIST        only records whose severity is in LIST (comma-separated)\n"
+"  --kind LIST            only records whose kind (or event_type) is in LIST\n"
+"  --host LIST            only records whose host, src_ip, dest_ip or sni is in LIST\n"
+"  --count N              entries per read (default 100)\n"
+"  --claim-idle-ms N      take over entries other consumers left pending longer\n"
+"                         than N ms (default 60000)\n"
+"  -h, --help\n"
+"\n"
+"Every entry read is acknowledged (XACK) after it is printed, filtered out or not:\n"
+"use one group per filter.  The password comes from MAILTAP_REDIS_PASSWORD.\n"
+"Exit status: 0, 2 usage, 3 redis error.\n", fp);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* ---- filters and printing ------------------------------------------------ */
+
+static int in_list(const char *list, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = list;
+	if (!v[0])
+		return 0;
+	while (*p) {
+		size_t l = strcspn(p, ",");
+		if (l == n && !strncasecmp(p, v, n))
+			return 1;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* A field as text ("" when absent): strings as they are, numbers printed. */
+static const char *field_text(json_t *o, const char *name, char *buf, size_t len)
+{
+	json_t *v = json_object_get(o, name);
+	buf[0] = 0;
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.3f", json_real_value(v));
+	return buf;
+}
+
+static const char *severity_of(json_t *o, char *buf, size_t len)
+{
+	const char *s = field_text(o, "severity", buf, len);
+	json_t *alert = json_object_get(o, "alert");   /* EVE-style nesting */
+	if (!s[0] && json_is_object(alert))
+		s = field_text(alert, "severity", buf, len);
+	return s;
+}
+
+static const char *kind_of(json_t *o, char *buf, size_t len)
+{
+	const char *s = field_text(o, "kind", buf, len);
+	return s[0] ? s : field_text(o, "event_type", buf, len);
+}
+
+static int wanted(const struct alerts_opts *op, json_t *o)
+{
+	char b[64];
+	if (op->severity && !in_list(op->severity, severity_of(o, b, sizeof(b))))
+		return 0;
+	if (op->kind && !in_list(op->kind, kind_of(o, b, sizeof(b))))
+		return 0;
+	if (op->host) {
+		static const char *const fields[] = { "host", "src_ip", "dest_ip", "sni" };
+		int hit = 0;
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !hit; i++)
+			hit = in_list(op->host, field_text(o, fields[i], b, sizeof(b)));
+		if (!hit)
+			return 0;
+	}
+	return 1;
+}
+
+static void print_readable(json_t *o, const char *entry_id)
+{
+	char t[64], k[64], sv[64], h[256], a[64], b[64], c[64], d[64], e[64], f[64];
+	const char *ts = field_text(o, "ts", t, sizeof(t));
+	const char *kind = kind_of(o, k, sizeof(k));
+	const char *sev = severity_of(o, sv, sizeof(sv));
+	const char *host = field_text(o, "host", h, sizeof(h));
+
+	if (!ts[0])
+		ts = field_text(o, "timestamp", t, sizeof(t));
+	if (!ts[0])
+		ts = entry_id;
+	if (sev[0] || json_object_get(o, "kind")) {
+		/* an alert: what, how bad, who */
+		const char *msg = field_text(o, "message", a, sizeof(a));
+		if (!msg[0])
+			msg = field_text(o, "reason", a, sizeof(a));
+		printf("%s %s%s%s%s%s%s%s\n", ts, kind[0] ? kind : "alert",
+		       sev[0] ? " severity=" : "", sev, host[0] ? " host=" : "", host,
+		       msg[0] ? " " : "", msg);
+		return;
+	}
+	/* a session record */
+	printf("%s %s %s:%s -> %s:%s %s up=%s down=%s dur=%ss",
+	       ts, kind[0] ? kind : "record",
+	       field_text(o, "src_ip", h, sizeof(h)), field_text(o, "src_port", a, sizeof(a)),
+	       field_text(o, "dest_ip", sv, sizeof(sv)), field_text(o, "dest_port", b, sizeof(b)),
+	       field_text(o, "proto", c, sizeof(c)), field_text(o, "bytes_toserver", d, sizeof(d)),
+	       field_text(o, "bytes_toclient", e, sizeof(e)), field_text(o, "duration", f, sizeof(f)));
+	{
+		static const char *const extra[][2] = {
+			{ "sni", "sni" }, { "provider", "provider" }, { "record_id", "id" },
+		};
+		for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+			const char *v = field_text(o, extra[i][0], h, sizeof(h));
+			if (v[0])
+				printf(" %s=%s", extra[i][1], v);
+		}
+	}
+	putchar('\n');
+}
+
+/* ---- redis ---------------------------------------------------------------- */
+
+static redisContext *connect_redis(const struct alerts_opts *op)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct timeval ctv = { .tv_sec = op->block_ms / 1000 + 10 };
+	const char *pw = getenv("MAILTAP_REDIS_PASSWORD");
+	redisContext *c;
+	redisReply *r;
+
+	c = op->url.is_unix ? redisConnectUnixWithTimeout(op->url.host, tv)
+			    : redisConnectWithTimeout(op->url.host, op->url.port, tv);
+	if (!c || c->err) {
+		fprintf(stderr, "mailtap-alerts: cannot connect to redis: %s\n",
+			c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, ctv);
+	if ((pw && *pw) || op->url.user[0]) {
+		const char *argv[3] = { "AUTH" };
+		size_t lens[3] = { 4 };
+		int argc = 1;
+		if (op->url.user[0]) {
+			argv[argc] = op->url.user;
+			lens[argc++] = strlen(op->url.user);
+		}
+		argv[argc] = pw ? pw : "";
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+		r = redisCommandArgv(c, argc, argv, lens);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			fprintf(stderr, "mailtap-alerts: redis authentication failed: %s\n",
+				r ? r->str : c->errstr);
+			freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	if (op->url.db) {
+		r = redisCommand(c, "SELECT %d", op->url.db);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			fprintf(stderr, "mailtap-alerts: SELECT %d failed: %s\n", op->url.db,
+				r ? r->str : c->errstr);
+			freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+}
+
+/* Run a command given as NULL-terminated strings.  Returns the reply, or
+ * NULL after printing the problem. */
+static redisReply *cmd(redisContext *c, const char **argv)
+{
+	size_t lens[32];
+	int argc = 0;
+	redisReply *r;
+	while (argv[argc]) {
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+	}
+	r = redisCommandArgv(c, argc, argv, lens);
+	if (!r) {
+		fprintf(stderr, "mailtap-alerts: %s: %s\n", argv[0], c->errstr);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "mailtap-alerts: %s: %s\n", argv[0], r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Print the entries of @entries (array of [id, [field, value...]]) and
+ * acknowledge them.  Returns the number of entries, or -1. */
+static int handle_entries(redisContext *c, const struct alerts_opts *op, redisReply *entries,
+			  struct alerts_stats *st)
+{
+	const char *ack[32 + 3];
+	int nack = 0, n = 0;
+
+	if (!entries || entries->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (size_t i = 0; i < entries->elements; i++) {
+		redisReply *e = entries->element[i];
+		redisReply *fields;
+		const char *data = NULL;
+		size_t dlen = 0;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+		    e->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		n++;
+		st->read++;
+		fields = e->elements > 1 ? e->element[1] : NULL;
+		for (size_t f = 0; fields && fields->type == REDIS_REPLY_ARRAY &&
+		     f + 1 < fields->elements; f += 2) {
+			redisReply *k = fields->element[f], *v = fields->element[f + 1];
+			if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "data") &&
+			    v->type == REDIS_REPLY_STRING) {
+				data = v->str;
+				dlen = v->len;
+			}
+		}
+		if (data) {
+			json_error_t jerr;
+			json_t *o = json_loadb(data, dlen, 0, &jerr);
+			if (!o) {
+				fprintf(stderr, "mailtap-alerts: entry %s: not JSON: %s\n",
+					e->element[0]->str, jerr.text);
+			} else if (wanted(op, o)) {
+				if (op->json) {
+					fwrite(data, 1, dlen, stdout);
+					putchar('\n');
+				} else {
+					print_readable(o, e->element[0]->str);
+				}
+				st->printed++;
+			}
+			json_decref(o);
+		}
+		/* entries are acknowledged once printed (at-least-once) */
+		if (nack == 0) {
+			ack[nack++] = "XACK";
+			ack[nack++] = op->key;
+			ack[nack++] = op->group;
+		}
+		ack[nack++] = e->element[0]->str;
+		if (nack == 32 + 2 || i + 1 == entries->elements) {
+			redisReply *r;
+			ack[nack] = NULL;
+			fflush(stdout);
+			r = cmd(c, ack);
+			if (!r)
+				return -1;
+			freeReplyObject(r);
+			nack = 0;
+		}
+	}
+	if (nack > 3) {
+		redisReply *r;
+		ack[nack] = NULL;
+		fflush(stdout);
+		r = cmd(c, ack);
+		if (!r)
+			return -1;
+		freeReplyObject(r);
+	}
+	return n;
+}
+
+/* Take over entries idle longer than --claim-idle-ms.  0 or -1. */
+static int claim_stale(redisContext *c, const struct alerts_opts *op, struct alerts_stats *st)
+{
+	char idle[32], count[16], cursor[64] = "0-0";
+	snprintf(idle, sizeof(idle), "%lu", op->claim_idle_ms);
+	snprintf(count, sizeof(count), "%u", op->count);
+	for (int rounds = 0; rounds < 100000 && !stop_requested; rounds++) {
+		const char *argv[] = { "XAUTOCLAIM", op->key, op->group, op->consumer, idle, cursor,
+				       "COUNT", count, NULL };
+		redisReply *r = cmd(c, argv);
+		int n;
+		if (!r)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		n = handle_entries(c, op, r->element[1], st);
+		freeReplyObject(r);
+		if (n < 0)
+			return -1;
+		st->claimed += (unsigned long long)n;
+		if (!strcmp(cursor, "0-0"))
+			return 0;
+	}
+	return 0;
+}
+
+/* XREADGROUP from @start (">" new entries, "0" this consumer's pending).
+ * Returns the number of entries handled, or -1. */
+static int read_group(redisContext *c, const struct alerts_opts *op, const char *start,
+		      int block, struct alerts_stats *st)
+{
+	char count[16], blk[16];
+	const char *argv[12];
+	int a = 0, n = 0;
+	redisReply *r;
+
+	snprintf(count, sizeof(count), "%u", op->count);
+	snprintf(blk, sizeof(blk), "%u", op->block_ms);
+	argv[a++] = "XREADGROUP";
+	argv[a++] = "GROUP";
+	argv[a++] = op->group;
+	argv[a++] = op->consumer;
+	argv[a++] = "COUNT";
+	argv[a++] = count;
+	if (block) {
+		argv[a++] = "BLOCK";
+		argv[a++] = blk;
+	}
+	argv[a++] = "STREAMS";
+	argv[a++] = op->key;
+	argv[a++] = start;
+	argv[a] = NULL;
+	r = cmd(c, argv);
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < r->elements; i++) {
+			redisReply *s = r->element[i];
+			int k;
+			if (s->type != REDIS_REPLY_ARRAY || s->elements < 2)
+				continue;
+			k = handle_entries(c, op, s->element[1], st);
+			if (k < 0) {
+				freeReplyObject(r);
+				return -1;
+			}
+			n += k;
+		}
+	}
+	freeReplyObject(r);
+	return n;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int run(const struct alerts_opts *op)
+{
+	struct alerts_stats st = { 0 };
+	redisContext *c = connect_redis(op);
+	uint64_t last_claim;
+	redisReply *r;
+	int n;
+
+	if (!c)
+		return EXIT_REDIS;
+	{
+		const char *argv[] = { "XGROUP", "CREATE", op->key, op->group,
+				       op->from_new ? "$" : "0", "MKSTREAM", NULL };
+		size_t lens[6];
+		for (int i = 0; i < 6; i++)
+			lens[i] = strlen(argv[i]);
+		r = redisCommandArgv(c, 6, argv, lens);
+		if (!r || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9))) {
+			fprintf(stderr, "mailtap-alerts: cannot create group '%s' on '%s': %s\n",
+				op->group, op->key, r ? r->str : c->errstr);
+			freeReplyObject(r);
+			redisFree(c);
+			return EXIT_REDIS;
+		}
+		freeReplyObject(r);
+	}
+	/* first what this consumer name left pending before a crash, then
+	 * what other consumers left idle too long, then new entries */
+	while ((n = read_group(c, op, "0", 0, &st)) > 0 && !stop_requested)
+		;
+	if (n < 0 || claim_stale(c, op, &st) < 0)
+		goto out_err;
+	last_claim = mono_ms();
+	while (!stop_requested) {
+		n = read_group(c, op, ">", op->follow, &st);
+		if (n < 0)
+			goto out_err;
+		if (op->follow && mono_ms() - last_claim >= op->claim_idle_ms / 2 + 1) {
+			if (claim_stale(c, op, &st) < 0)
+				goto out_err;
+			last_claim = mono_ms();
+		}
+		if (n == 0 && !op->follow)
+			break;
+	}
+	fflush(stdout);
+	fprintf(stderr, "mailtap-alerts: %llu read, %llu printed, %llu claimed from other consumers\n",
+		st.read, st.printed, st.claimed);
+	redisFree(c);
+	return 0;
+out_err:
+	redisFree(c);
+	return EXIT_REDIS;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "redis", required_argument, NULL, 'r' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "consumer", required_argument, NULL, 'c' },
+		{ "from-new", no_argument, NULL, 'N' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "severity", required_argument, NULL, 's' },
+		{ "kind", required_argument, NULL, 'K' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "claim-idle-ms", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct alerts_opts op = { .group = "mailtap-alerts", .count = 100,
+				  .claim_idle_ms = 60000, .block_ms = 2000 };
+	const char *url = "redis://127.0.0.1:6379";
+	char err[300], host[128];
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+		char *end;
+		switch (ch) {
+		case 'r': url = optarg; break;
+		case 'k': op.key = optarg; break;
+		case 'g': op.group = optarg; break;
+		case 'c': snprintf(op.consumer, sizeof(op.consumer), "%s", optarg); break;
+		case 'N': op.from_new = 1; break;
+		case 'f': op.follow = 1; break;
+		case 'j': op.json = 1; break;
+		case 's': op.severity = optarg; break;
+		case 'K': op.kind = optarg; break;
+		case 'H': op.host = optarg; break;
+		case 'n':
+			op.count = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !op.count || op.count > 100000) {
+				fprintf(stderr, "mailtap-alerts: bad --count '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			errno = 0;
+			op.claim_idle_ms = strtoul(optarg, &end, 10);
+			if (*end || errno) {
+				fprintf(stderr, "mailtap-alerts: bad --claim-idle-ms '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailtap-alerts: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (redis_url_parse(url, &op.url, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mailtap-alerts: --redis '%s': %s\n", url, err);
+		return EXIT_USAGE;
+	}
+	if (!op.key)
+		op.key = op.url.key[0] ? op.url.key : "mailtap:alerts";
+	if (!op.consumer[0]) {
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			snprintf(host, sizeof(host), "consumer");
+		host[sizeof(host) - 1] = 0;
+		snprintf(op.consumer, sizeof(op.consumer), "%s-%d", host, (int)getpid());
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	return run(&op);
+}

@@ -1,0 +1,1248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output-redis.c -- Redis record sink: a bounded in-memory queue filled by
+ * the packet path, a delivery thread that pipelines XADD / RPUSH / PUBLISH
+ * (binary-safe argv, never a format string with wire data), and an on-disk
+ * spool for everything Redis cannot take right now.  See output-redis.h
+ * and docs/redis.md.
+ *
+ * Order.  Every record gets a sequence number in out_redis_write order.
+ * Undelivered records live in three places, always older to newer:
+ *   P  the batch the thread is sending (from the queue or the spool),
+ *   Q  the in-memory queue,
+ *   S  the spool, which takes new records instead of Q while "spilling".
+ * Spilling starts when Q is full, when Redis fails (the thread moves P and
+ * Q to the spool then, so a crash of the process loses nothing already
+ * spilled) or at open when the spool holds records from an earlier run;
+ * it ends when P, Q and S are all empty.  P and Q moved to a non-empty
+ * spool go in front of it (spool_insert_front), keeping the order.
+ *
+ * Locks: r->lock (queue, flags, counters, health), then the spool's own
+ * lock, never the other way round; r->ctx_lock only guards freeing the
+ * hiredis context against out_redis_close shutting its socket down.
+ */
+#include "output-redis.h"
+
+#include <errno.h>
+#include <hiredis.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util-time.h"
+
+#define REDIS_DEFAULT_PORT      6379
+#define REDIS_DEFAULT_MAXLEN    1000000
+#define REDIS_DEFAULT_BATCH     256
+#define REDIS_DEFAULT_FLUSH_MS  100
+#define REDIS_DEFAULT_QUEUE     65536
+#define REDIS_DEFAULT_TIMEOUT   2000
+#define REDIS_DEFAULT_CLOSE_MS  3000
+#define REDIS_DEFAULT_BACKOFF   10000
+#define REDIS_BACKOFF_MIN_MS    100
+#define REDIS_QUEUE_BYTES       (64u * 1024 * 1024)  /* bound on queued payload */
+#define REDIS_BATCH_BYTES       (4u * 1024 * 1024)   /* payload per spool read */
+#define REDIS_SPOOL_DEFAULT     "/var/lib/mailtap/spool"
+
+/* Error classes, each reported once until a delivery succeeds again. */
+enum {
+	REP_CONNECT = 1 << 0, REP_AUTH = 1 << 1, REP_NOAUTH = 1 << 2,
+	REP_WRONGTYPE = 1 << 3, REP_OOM = 1 << 4, REP_NOPERM = 1 << 5,
+	REP_OTHER = 1 << 6, REP_SPOOL = 1 << 7, REP_DROP = 1 << 8,
+};
+
+struct out_redis {
+	struct redis_url u;
+	char dest[300];             /* for messages: no query, no password */
+	char kind[32];
+	char key[256];
+	char hb_key[300];
+	char sensor_id[128];
+	char maxlen_str[24];
+	char *password;             /* owned, from the environment; wiped at free */
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;        /* the thread waits on it */
+	pthread_cond_t done_cond;
+	struct spool_rec *q;        /* ring of r->u.queue records */
+	size_t qhead, qlen, qbytes;
+	uint64_t first_queued_ms;   /* arrival of the oldest queued record */
+	uint64_t next_seq;
+	uint64_t spool_writes;      /* bumped by every spool append from write */
+	uint64_t spool_dropped_seen; /* spool drops already reported */
+	int spilling, stopping, done;
+	uint64_t deadline_ms;
+	struct out_health hb;
+	char hb_version[64], hb_mode[32];
+	int hb_pending;
+	struct out_sink_stats st;
+	unsigned reported;          /* REP_* already printed */
+	char errstr[512];           /* the last problem, for out_redis_close */
+
+	struct spool *spool;        /* owned, NULL with spool=none */
+	char spool_dir[600];
+
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t ctx_lock;
+
+	/* delivery thread only */
+	redisContext *ctx;
+	struct spool_rec *p;        /* the batch, r->u.batch slots */
+	size_t np;
+	int p_from_spool;
+	uint64_t seen_spool_writes;
+	int spool_unread;           /* the spool may hold records not read yet
+	                            * (set by the thread; writes bump spool_writes) */
+	unsigned backoff_ms;
+	int failing;
+};
+
+/* ---- time --------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait on @c until the monotonic time @until_ms (the cond uses CLOCK_MONOTONIC). */
+static void cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t until_ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(until_ms / 1000),
+			       .tv_nsec = (long)(until_ms % 1000) * 1000000 };
+	pthread_cond_timedwait(c, m, &ts);
+}
+
+/* ---- URL ------------------------------------------------------------- */
+
+static int parse_u64(const char *s, uint64_t *out, int allow_suffix)
+{
+	char *end;
+	unsigned long long v;
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (allow_suffix && *end) {
+		unsigned shift = 0;
+		switch (*end | 0x20) {
+		case 'k': shift = 10; break;
+		case 'm': shift = 20; break;
+		case 'g': shift = 30; break;
+		default: return -1;
+		}
+		end++;
+		if ((end[0] | 0x20) == 'b' || (end[0] | 0x20) == 'i') /* "MB", "MiB" */
+			end += (end[1] | 0x20) == 'b' ? 2 : 1;
+		if (v > (ULLONG_MAX >> shift))
+			return -1;
+		v <<= shift;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t v;
+	if (parse_u64(s, &v, 0) < 0 || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Undo %XX escapes in place (paths and keys may need them). */
+static int url_unescape(char *s)
+{
+	char *w = s;
+	for (; *s; s++) {
+		if (*s == '%') {
+			int hi, lo;
+			if (sscanf(s + 1, "%1x%1x", &hi, &lo) != 2)
+				return -1;
+			*w++ = (char)(hi << 4 | lo);
+			s += 2;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = 0;
+	return 0;
+}
+
+static int url_query(char *q, struct redis_url *u, char *err, size_t errlen)
+{
+	char *save = NULL;
+	for (char *kv = strtok_r(q, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+		char *v = strchr(kv, '=');
+		unsigned tmp = 0;
+		int bad = 0;
+		if (!v) {
+			snprintf(err, errlen, "'%s' needs a value (name=value)", kv);
+			return -EINVAL;
+		}
+		*v++ = 0;
+		if (url_unescape(v) < 0) {
+			snprintf(err, errlen, "bad %%-escape in '%s'", kv);
+			return -EINVAL;
+		}
+		if (!strcmp(kv, "key")) {
+			bad = !*v || strlen(v) >= sizeof(u->key);
+			if (!bad)
+				snprintf(u->key, sizeof(u->key), "%s", v);
+		} else if (!strcmp(kv, "mode")) {
+			if (!strcmp(v, "stream") || !strcmp(v, "xadd"))
+				u->mode = REDIS_MODE_STREAM;
+			else if (!strcmp(v, "list") || !strcmp(v, "rpush"))
+				u->mode = REDIS_MODE_LIST;
+			else if (!strcmp(v, "channel") || !strcmp(v, "publish"))
+				u->mode = REDIS_MODE_CHANNEL;
+			else
+				bad = 1;
+		} else if (!strcmp(kv, "maxlen")) {
+			bad = parse_u64(v, &u->maxlen, 0) < 0;
+		} else if (!strcmp(kv, "batch")) {
+			bad = parse_uint(v, 1, 100000, &u->batch) < 0;
+		} else if (!strcmp(kv, "flush_ms")) {
+			bad = parse_uint(v, 1, 60000, &u->flush_ms) < 0;
+		} else if (!strcmp(kv, "queue")) {
+			bad = parse_uint(v, 1, 10000000, &u->queue) < 0;
+		} else if (!strcmp(kv, "timeout_ms")) {
+			bad = parse_uint(v, 10, 600000, &u->timeout_ms) < 0;
+		} else if (!strcmp(kv, "close_ms")) {
+			bad = parse_uint(v, 0, 600000, &u->close_ms) < 0;
+		} else if (!strcmp(kv, "backoff_max_ms")) {
+			bad = parse_uint(v, REDIS_BACKOFF_MIN_MS, 3600000, &u->backoff_max_ms) < 0;
+		} else if (!strcmp(kv, "db")) {
+			bad = parse_uint(v, 0, 100000, &tmp) < 0;
+			u->db = (int)tmp;
+		} else if (!strcmp(kv, "spool")) {
+			bad = !*v || strlen(v) >= sizeof(u->spool);
+			if (!bad)
+				snprintf(u->spool, sizeof(u->spool), "%s", v);
+		} else if (!strcmp(kv, "spool_max")) {
+			bad = parse_u64(v, &u->spool_max, 1) < 0 || u->spool_max < 4096;
+		} else if (!strcmp(kv, "spool_drop")) {
+			if (!strcmp(v, "oldest"))
+				u->spool_drop = SPOOL_DROP_OLDEST;
+			else if (!strcmp(v, "newest"))
+				u->spool_drop = SPOOL_DROP_NEWEST;
+			else
+				bad = 1;
+		} else if (!strcmp(kv, "password")) {
+			snprintf(err, errlen, "no password in the URL: set MAILTAP_REDIS_PASSWORD");
+			return -EINVAL;
+		} else {
+			snprintf(err, errlen, "unknown option '%s' (key, mode, maxlen, batch, flush_ms, "
+				 "queue, timeout_ms, close_ms, backoff_max_ms, db, spool, spool_max, spool_drop)",
+				 kv);
+			return -EINVAL;
+		}
+		if (bad) {
+			snprintf(err, errlen, "bad value for %s: '%s'", kv, v);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int redis_url_parse(const char *dest, struct redis_url *u, char *err, size_t errlen)
+{
+	char buf[1024], *rest, *q, *at, *slash, *colon;
+
+	memset(u, 0, sizeof(*u));
+	u->port = REDIS_DEFAULT_PORT;
+	u->maxlen = REDIS_DEFAULT_MAXLEN;
+	u->batch = REDIS_DEFAULT_BATCH;
+	u->flush_ms = REDIS_DEFAULT_FLUSH_MS;
+	u->queue = REDIS_DEFAULT_QUEUE;
+	u->timeout_ms = REDIS_DEFAULT_TIMEOUT;
+	u->close_ms = REDIS_DEFAULT_CLOSE_MS;
+	u->backoff_max_ms = REDIS_DEFAULT_BACKOFF;
+	u->mode = REDIS_MODE_STREAM;
+	u->spool_drop = SPOOL_DROP_OLDEST;
+
+	if (strlen(dest) >= sizeof(buf)) {
+		snprintf(err, errlen, "destination too long");
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", dest);
+	q = strchr(buf, '?');
+	if (q)
+		*q++ = 0;
+
+	if (!strncmp(buf, "unix:", 5)) {
+		rest = buf + 5;
+		if (!strncmp(rest, "//", 2))
+			rest += 2;
+		if (*rest != '/' || url_unescape(rest) < 0 || strlen(rest) >= sizeof(u->host)) {
+			snprintf(err, errlen, "expected unix:/path/to/redis.sock[?options]");
+			return -EINVAL;
+		}
+		u->is_unix = 1;
+		snprintf(u->host, sizeof(u->host), "%s", rest);
+	} else if (!strncmp(buf, "redis://", 8)) {
+		rest = buf + 8;
+		slash = strchr(rest, '/');
+		if (slash) {
+			unsigned db;
+			*slash++ = 0;
+			if (*slash && parse_uint(slash, 0, 100000, &db) < 0) {
+				snprintf(err, errlen, "bad database number '%s'", slash);
+				return -EINVAL;
+			}
+			u->db = *slash ? (int)db : 0;
+		}
+		at = strrchr(rest, '@');
+		if (at) {
+			*at = 0;
+			if (strchr(rest, ':')) {
+				snprintf(err, errlen, "no password in the URL: set MAILTAP_REDIS_PASSWORD");
+				return -EINVAL;
+			}
+			if (url_unescape(rest) < 0 || !*rest || strlen(rest) >= sizeof(u->user)) {
+				snprintf(err, errlen, "bad user name");
+				return -EINVAL;
+			}
+			snprintf(u->user, sizeof(u->user), "%s", rest);
+			rest = at + 1;
+		}
+		if (*rest == '[') {                 /* [IPv6]:port */
+			char *end = strchr(rest, ']');
+			if (!end) {
+				snprintf(err, errlen, "unclosed '[' in the host");
+				return -EINVAL;
+			}
+			*end = 0;
+			snprintf(u->host, sizeof(u->host), "%s", rest + 1);
+			colon = end[1] == ':' ? end + 1 : NULL;
+			if (end[1] && !colon) {
+				snprintf(err, errlen, "expected ':port' after ']'");
+				return -EINVAL;
+			}
+		} else {
+			colon = strchr(rest, ':');
+			if (colon)
+				*colon = 0;
+			if (strlen(rest) >= sizeof(u->host)) {
+				snprintf(err, errlen, "host name too long");
+				return -EINVAL;
+			}
+			snprintf(u->host, sizeof(u->host), "%s", rest);
+		}
+		if (colon) {
+			unsigned port;
+			if (parse_uint(colon + 1, 1, 65535, &port) < 0) {
+				snprintf(err, errlen, "bad port '%s'", colon + 1);
+				return -EINVAL;
+			}
+			u->port = (int)port;
+		}
+		if (!u->host[0]) {
+			snprintf(err, errlen, "no host: expected redis://[user@]host[:port][/db]");
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "not a redis destination (redis://... or unix:/...)");
+		return -EINVAL;
+	}
+	if (q && *q)
+		return url_query(q, u, err, errlen);
+	return 0;
+}
+
+void redis_dest_redact(const char *dest, char *buf, size_t len)
+{
+	size_t n = strcspn(dest, "?");
+	const char *at = memchr(dest, '@', n);
+	const char *colon = NULL;
+
+	if (!strncmp(dest, "redis://", 8) && at)
+		colon = memchr(dest + 8, ':', (size_t)(at - dest - 8));
+	if (colon)
+		snprintf(buf, len, "%.*s:***%.*s", (int)(colon - dest), dest, (int)(n - (size_t)(at - dest)), at);
+	else
+		snprintf(buf, len, "%.*s", (int)n, dest);
+}
+
+/* ---- reporting --------------------------------------------------------- */
+
+/* Print one line "mailtap: redis DEST: ..." unless @cls was already
+ * reported since the last successful delivery.  Called with r->lock not
+ * held.  The message never contains the password (it is never formatted). */
+__attribute__((format(printf, 3, 4)))
+static void report(struct out_redis *r, unsigned cls, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int first;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&r->lock);
+	first = !(r->reported & cls);
+	r->reported |= cls;
+	snprintf(r->errstr, sizeof(r->errstr), "%s", msg);
+	pthread_mutex_unlock(&r->lock);
+	if (first)
+		fprintf(stderr, "mailtap: redis %s: %s\n", r->dest, msg);
+}
+
+static const char *mode_type(const struct out_redis *r)
+{
+	return r->u.mode == REDIS_MODE_STREAM ? "stream" : "list";
+}
+
+static const char *mode_cmd(const struct out_redis *r)
+{
+	switch (r->u.mode) {
+	case REDIS_MODE_STREAM: return "XADD";
+	case REDIS_MODE_LIST: return "RPUSH";
+	default: return "PUBLISH";
+	}
+}
+
+/* An error reply to @cmd: say what is wrong and what to do. */
+static void report_reply(struct out_redis *r, const char *cmd, const char *e)
+{
+	if (!strncmp(e, "WRONGPASS", 9) || strstr(e, "invalid password") ||
+	    strstr(e, "invalid username-password"))
+		report(r, REP_AUTH, "authentication as %s failed (%s): check the user in the URL "
+		       "and MAILTAP_REDIS_PASSWORD; records wait in the spool",
+		       r->u.user[0] ? r->u.user : "default", e);
+	else if (!strncmp(e, "NOAUTH", 6))
+		report(r, REP_NOAUTH, "the server requires authentication: set MAILTAP_REDIS_PASSWORD "
+		       "(and the ACL user as redis://USER@host); records wait in the spool");
+	else if (!strncmp(e, "WRONGTYPE", 9))
+		report(r, REP_WRONGTYPE, "key '%s' holds a value that is not a %s: delete or rename "
+		       "it, or choose another key with ?key=; records wait in the spool",
+		       r->key, mode_type(r));
+	else if (!strncmp(e, "OOM", 3))
+		report(r, REP_OOM, "the server is out of memory (%s): raise maxmemory, lower ?maxlen= "
+		       "or trim the key; records wait in the spool", e);
+	else if (!strncmp(e, "NOPERM", 6))
+		report(r, REP_NOPERM, "the ACL user may not run %s on '%s' (%s): grant it, e.g. "
+		       "ACL SETUSER %s +%s +ping +select +type +hset +expire ~mailtap:*",
+		       cmd, r->key, e, r->u.user[0] ? r->u.user : "default",
+		       r->u.mode == REDIS_MODE_STREAM ? "xadd" :
+		       r->u.mode == REDIS_MODE_LIST ? "rpush" : "publish");
+	else
+		report(r, REP_OTHER, "%s failed: %s; records wait in the spool", cmd, e);
+}
+
+/* ---- queue ------------------------------------------------------------- */
+
+static uint64_t spool_dropped(struct out_redis *r)
+{
+	struct spool_stats ss;
+	if (!r->spool)
+		return 0;
+	spool_get_stats(r->spool, &ss);
+	return ss.dropped;
+}
+
+static uint64_t spool_depth(struct out_redis *r)
+{
+	struct spool_stats ss;
+	if (!r->spool)
+		return 0;
+	spool_get_stats(r->spool, &ss);
+	return ss.depth;
+}
+
+int out_redis_write(struct out_redis *r, const char *id, const char *line, size_t len)
+{
+	struct spool_rec rec = { 0 };
+	size_t idlen = id ? strnlen(id, SPOOL_ID_MAX) : 0;
+	int rc = 0;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	pthread_mutex_lock(&r->lock);
+	rec.seq = r->next_seq++;
+	r->st.written++;
+	if (!r->spilling && r->qlen < r->u.queue && r->qbytes + len <= REDIS_QUEUE_BYTES) {
+		rec.id = malloc(idlen + 1);
+		rec.data = malloc(len + 1);
+		if (!rec.id || !rec.data) {
+			spool_rec_release(&rec);
+			r->st.dropped++;
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(rec.id, id ? id : "", idlen);
+		rec.id[idlen] = 0;
+		memcpy(rec.data, line, len);
+		rec.data[len] = 0;
+		rec.len = len;
+		if (!r->qlen)
+			r->first_queued_ms = now_ms();
+		r->q[(r->qhead + r->qlen) % r->u.queue] = rec;
+		r->qlen++;
+		r->qbytes += len;
+		if (r->qlen == r->u.batch)
+			pthread_cond_signal(&r->wake);
+		goto out;
+	}
+	if (r->spool) {
+		/* queue full or already spilling: the spool keeps the order;
+		 * what it refuses or drops to stay bounded, it counts */
+		r->spilling = 1;
+		rc = spool_append(r->spool, rec.seq, id ? id : "", idlen, line, len);
+		if (rc == 0) {
+			r->st.spooled++;
+			r->spool_writes++;
+			if ((r->spool_writes & 255) == 1)
+				pthread_cond_signal(&r->wake);
+		}
+		if (rc == 0 && spool_dropped(r) > r->spool_dropped_seen) {
+			r->spool_dropped_seen = spool_dropped(r);
+			rc = -ENOSPC;   /* the oldest went: report it below */
+		} else if (rc < 0) {
+			rc = rc == -ENOMEM ? -ENOSPC : rc;
+		}
+		goto out;
+	}
+	rc = -ENOSPC;
+	r->st.dropped++;
+out:
+	pthread_mutex_unlock(&r->lock);
+	if (rc == -ENOMEM) {
+		errno = ENOMEM;
+		return rc;
+	}
+	if (rc < 0) {
+		/* a drop by the bound is the documented policy, not a failed
+		 * sink: counted, reported once, and out_redis_close fails */
+		report(r, REP_DROP, "%s: records are being dropped (counted)",
+		       r->spool ? "the spool is full or refuses records" :
+		       "the queue is full and there is no spool");
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Move P (when it came from the queue) and Q into the spool, in order.
+ * Delivery thread only. */
+static void rd_spill(struct out_redis *r)
+{
+	struct spool_rec *list = NULL;
+	size_t n = 0, lost = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->p_from_spool) {
+		for (size_t i = 0; i < r->np; i++)
+			spool_rec_release(&r->p[i]);
+		r->np = 0;
+		r->p_from_spool = 0;
+		if (r->spool)
+			spool_rewind(r->spool);
+	}
+	if (!r->np && !r->qlen)
+		goto out;
+	list = malloc((r->np + r->qlen) * sizeof(*list));
+	if (!list)
+		goto out;   /* keep them in memory; next failure tries again */
+	for (size_t i = 0; i < r->np; i++)
+		list[n++] = r->p[i];
+	for (size_t i = 0; i < r->qlen; i++)
+		list[n++] = r->q[(r->qhead + i) % r->u.queue];
+	r->np = 0;
+	r->qhead = r->qlen = r->qbytes = 0;
+	if (!r->spool) {
+		lost = n;
+		r->st.dropped += n;
+	} else if (!r->spilling) {
+		/* the spool is empty: these are its oldest records */
+		for (size_t i = 0; i < n; i++) {
+			if (spool_append(r->spool, list[i].seq, list[i].id, strlen(list[i].id),
+					 list[i].data, list[i].len) == 0)
+				r->st.spooled++;
+			else
+				lost++;   /* counted by the spool */
+		}
+	} else if (spool_insert_front(r->spool, list, n) == 0) {
+		r->st.spooled += n;
+	} else {
+		lost = n;         /* counted by the spool */
+	}
+	if (r->spool)
+		r->spilling = 1;
+	for (size_t i = 0; i < n; i++)
+		spool_rec_release(&list[i]);
+out:
+	r->spool_unread = 1;
+	if (spool_dropped(r) > r->spool_dropped_seen) {
+		r->spool_dropped_seen = spool_dropped(r);
+		lost += !lost;   /* the bound dropped the oldest: say so once */
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(list);
+	if (lost)
+		report(r, REP_DROP, "%s: records are being dropped (counted)",
+		       r->spool ? "the spool is full or refuses records" :
+		       "redis is failing and there is no spool");
+}
+
+/* Fill P from the queue or, when spilling, the spool.  Delivery thread. */
+static void rd_fill(struct out_redis *r)
+{
+	int n;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->qlen) {
+		while (r->np < r->u.batch && r->qlen) {
+			struct spool_rec *e = &r->q[r->qhead];
+			r->qbytes -= e->len;
+			r->p[r->np++] = *e;
+			memset(e, 0, sizeof(*e));
+			r->qhead = (r->qhead + 1) % r->u.queue;
+			r->qlen--;
+		}
+		r->p_from_spool = 0;
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	if (!r->spilling || !r->spool) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	r->seen_spool_writes = r->spool_writes;
+	r->spool_unread = 0;
+	pthread_mutex_unlock(&r->lock);
+
+	n = spool_read(r->spool, r->p, r->u.batch, REDIS_BATCH_BYTES);
+	if (n > 0) {
+		r->np = (size_t)n;
+		r->p_from_spool = 1;
+		return;
+	}
+	if (n < 0)
+		report(r, REP_SPOOL, "cannot read the spool %s: %s", r->spool_dir, strerror(-n));
+	pthread_mutex_lock(&r->lock);
+	if (!r->qlen && !spool_depth(r))
+		r->spilling = 0;     /* all caught up: back to the memory queue */
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- hiredis ------------------------------------------------------------ */
+
+static void rd_drop_ctx(struct out_redis *r)
+{
+	pthread_mutex_lock(&r->ctx_lock);
+	if (r->ctx)
+		redisFree(r->ctx);
+	r->ctx = NULL;
+	pthread_mutex_unlock(&r->ctx_lock);
+}
+
+/* One command, argv-style.  Returns the reply (caller frees) or NULL when
+ * the connection failed. */
+static redisReply *rd_cmd(struct out_redis *r, int argc, const char **argv, const size_t *lens)
+{
+	return redisCommandArgv(r->ctx, argc, argv, lens);
+}
+
+static int rd_connect(struct out_redis *r, unsigned timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct timeval ctv = { .tv_sec = r->u.timeout_ms / 1000,
+			       .tv_usec = (r->u.timeout_ms % 1000) * 1000 };
+	redisContext *c;
+	redisReply *rep;
+
+	c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.host, tv)
+			 : redisConnectWithTimeout(r->u.host, r->u.port, tv);
+	if (!c || c->err) {
+		report(r, REP_CONNECT, "cannot connect: %s; records wait in the spool, retrying "
+		       "with backoff", c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return -1;
+	}
+	redisSetTimeout(c, ctv);
+	if (!r->u.is_unix)
+		redisEnableKeepAlive(c);
+	pthread_mutex_lock(&r->ctx_lock);
+	r->ctx = c;
+	pthread_mutex_unlock(&r->ctx_lock);
+
+	if (r->password || r->u.user[0]) {
+		const char *argv[3] = { "AUTH" };
+		size_t lens[3] = { 4 };
+		int argc = 1;
+		if (r->u.user[0]) {
+			argv[argc] = r->u.user;
+			lens[argc++] = strlen(r->u.user);
+		}
+		/* a user without a password: only an ACL "nopass" user takes it */
+		argv[argc] = r->password ? r->password : "";
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+		rep = rd_cmd(r, argc, argv, lens);
+		if (!rep)
+			goto out_io;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			report_reply(r, "AUTH", rep->str);
+			freeReplyObject(rep);
+			goto out_fail;
+		}
+		freeReplyObject(rep);
+	}
+	if (r->u.db) {
+		char db[16];
+		const char *argv[2] = { "SELECT", db };
+		size_t lens[2] = { 6, 0 };
+		lens[1] = (size_t)snprintf(db, sizeof(db), "%d", r->u.db);
+		rep = rd_cmd(r, 2, argv, lens);
+		if (!rep)
+			goto out_io;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			report_reply(r, "SELECT", rep->str);
+			freeReplyObject(rep);
+			goto out_fail;
+		}
+		freeReplyObject(rep);
+	}
+	if (r->u.mode != REDIS_MODE_CHANNEL) {
+		/* a key of the wrong type is found now, with a clear message,
+		 * rather than as a WRONGTYPE on every batch */
+		const char *argv[2] = { "TYPE", r->key };
+		size_t lens[2] = { 4, strlen(r->key) };
+		rep = rd_cmd(r, 2, argv, lens);
+		if (!rep)
+			goto out_io;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			report_reply(r, "TYPE", rep->str);
+			freeReplyObject(rep);
+			goto out_fail;
+		}
+		if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "none") &&
+		    strcmp(rep->str, mode_type(r))) {
+			report(r, REP_WRONGTYPE, "key '%s' is a %s, not a %s: delete or rename it, or "
+			       "choose another key with ?key=; records wait in the spool",
+			       r->key, rep->str, mode_type(r));
+			freeReplyObject(rep);
+			goto out_fail;
+		}
+		freeReplyObject(rep);
+	}
+	return 0;
+
+out_io:
+	report(r, REP_CONNECT, "connection lost during setup: %s; retrying with backoff",
+	       r->ctx->errstr);
+out_fail:
+	rd_drop_ctx(r);
+	return -1;
+}
+
+/* Send P pipelined; commit what Redis took.  0 when all of P was
+ * delivered, -1 otherwise (what is left stays in P or the spool). */
+static int rd_send(struct out_redis *r)
+{
+	size_t ok = r->np, n = r->np;
+	int io_err = 0;
+	size_t klen = strlen(r->key), mlen = strlen(r->maxlen_str);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *argv[10];
+		size_t lens[10];
+		int argc = 0;
+		struct spool_rec *e = &r->p[i];
+#define ARG(s, l) (argv[argc] = (s), lens[argc++] = (l))
+		if (r->u.mode == REDIS_MODE_STREAM) {
+			ARG("XADD", 4);
+			ARG(r->key, klen);
+			if (r->u.maxlen) {
+				ARG("MAXLEN", 6);
+				ARG("~", 1);
+				ARG(r->maxlen_str, mlen);
+			}
+			ARG("*", 1);
+			ARG("data", 4);
+			ARG(e->data, e->len);
+			if (e->id[0]) {
+				ARG("id", 2);
+				ARG(e->id, strlen(e->id));
+			}
+		} else {
+			ARG(r->u.mode == REDIS_MODE_LIST ? "RPUSH" : "PUBLISH", r->u.mode == REDIS_MODE_LIST ? 5 : 7);
+			ARG(r->key, klen);
+			ARG(e->data, e->len);
+		}
+#undef ARG
+		if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK) {
+			ok = 0;
+			io_err = 1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n && !io_err; i++) {
+		void *v = NULL;
+		redisReply *rep;
+		if (redisGetReply(r->ctx, &v) != REDIS_OK) {
+			if (ok > i)
+				ok = i;
+			io_err = 1;
+			break;
+		}
+		rep = v;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			if (ok > i) {
+				ok = i;
+				report_reply(r, mode_cmd(r), rep->str);
+			}
+		}
+		freeReplyObject(rep);
+	}
+	if (io_err)
+		report(r, REP_CONNECT, "connection lost: %s; records wait in the spool, reconnecting "
+		       "with backoff", r->ctx->errstr[0] ? r->ctx->errstr : "write failed");
+
+	pthread_mutex_lock(&r->lock);
+	r->st.delivered += ok;
+	if (ok < n)
+		r->st.retried += n - ok;
+	pthread_mutex_unlock(&r->lock);
+	if (r->p_from_spool) {
+		if (ok)
+			spool_commit(r->spool, r->p[ok - 1].seq);
+		for (size_t i = 0; i < n; i++)
+			spool_rec_release(&r->p[i]);
+		r->np = 0;
+		if (ok < n) {
+			spool_rewind(r->spool);
+			r->spool_unread = 1;
+		}
+	} else {
+		for (size_t i = 0; i < ok; i++)
+			spool_rec_release(&r->p[i]);
+		memmove(r->p, r->p + ok, (n - ok) * sizeof(*r->p));
+		r->np = n - ok;
+	}
+	return ok == n ? 0 : -1;
+}
+
+static void hb_add(const char **argv, size_t *lens, int *argc, const char *field, const char *val)
+{
+	argv[*argc] = field;
+	lens[(*argc)++] = strlen(field);
+	argv[*argc] = val;
+	lens[(*argc)++] = strlen(val);
+}
+
+/* HSET mailtap:sensor:<id> ... ; EXPIRE.  0 or -1 (connection or error). */
+static int rd_heartbeat(struct out_redis *r)
+{
+	struct out_health h;
+	struct out_sink_stats st;
+	char num[16][64], f[8][64], t1[TIME_RFC3339_LEN], t2[TIME_RFC3339_LEN], t3[TIME_RFC3339_LEN];
+	char ttl[16], err[512];
+	const char *argv[64];
+	size_t lens[64];
+	int argc = 0, nb = 0, rc = 0;
+	unsigned interval;
+	uint64_t depth = spool_depth(r);
+
+	pthread_mutex_lock(&r->lock);
+	h = r->hb;
+	st = r->st;
+	st.dropped += spool_dropped(r);
+	r->hb_pending = 0;
+	snprintf(err, sizeof(err), "%s", r->errstr);
+	pthread_mutex_unlock(&r->lock);
+
+	argv[argc] = "HSET";
+	lens[argc++] = 4;
+	argv[argc] = r->hb_key;
+	lens[argc++] = strlen(r->hb_key);
+#define NUM(field, v) (snprintf(num[nb], sizeof(num[nb]), "%llu", (unsigned long long)(v)), \
+		       hb_add(argv, lens, &argc, field, num[nb]), nb++)
+	hb_add(argv, lens, &argc, "sensor", r->sensor_id);
+	hb_add(argv, lens, &argc, "version", h.version ? h.version : "");
+	hb_add(argv, lens, &argc, "capture_mode", h.capture_mode ? h.capture_mode : "");
+	hb_add(argv, lens, &argc, "start_time",
+	       h.start_time_ns ? time_format_rfc3339(h.start_time_ns, t1, sizeof(t1)) : "");
+	hb_add(argv, lens, &argc, "last_packet",
+	       h.last_packet_ns ? time_format_rfc3339(h.last_packet_ns, t2, sizeof(t2)) : "");
+	hb_add(argv, lens, &argc, "updated", time_format_rfc3339(wall_ns(), t3, sizeof(t3)));
+	NUM("packets", h.packets);
+	NUM("drops", h.drops);
+	NUM("flows", h.flows);
+	NUM("alerts", h.alerts);
+	interval = h.interval_s ? h.interval_s : 10;
+	NUM("interval_s", interval);
+	/* the sink's own state, per kind so a sessions and an alerts sink
+	 * can share the hash */
+	snprintf(f[0], sizeof(f[0]), "%s_redis", r->kind);
+	hb_add(argv, lens, &argc, f[0], r->failing ? "recovering" : "up");
+	snprintf(f[1], sizeof(f[1]), "%s_delivered", r->kind);
+	NUM(f[1], st.delivered);
+	snprintf(f[2], sizeof(f[2]), "%s_spooled", r->kind);
+	NUM(f[2], st.spooled);
+	snprintf(f[3], sizeof(f[3]), "%s_spool_depth", r->kind);
+	NUM(f[3], depth);
+	snprintf(f[4], sizeof(f[4]), "%s_dropped", r->kind);
+	NUM(f[4], st.dropped);
+	snprintf(f[5], sizeof(f[5]), "%s_retried", r->kind);
+	NUM(f[5], st.retried);
+	snprintf(f[6], sizeof(f[6]), "%s_last_error", r->kind);
+	hb_add(argv, lens, &argc, f[6], err);
+#undef NUM
+	if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK)
+		return -1;
+	{
+		const char *ev[3] = { "EXPIRE", r->hb_key, ttl };
+		size_t el[3] = { 6, strlen(r->hb_key), 0 };
+		el[2] = (size_t)snprintf(ttl, sizeof(ttl), "%u", 3 * interval);
+		if (redisAppendCommandArgv(r->ctx, 3, ev, el) != REDIS_OK)
+			return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		void *v = NULL;
+		redisReply *rep;
+		if (redisGetReply(r->ctx, &v) != REDIS_OK) {
+			report(r, REP_CONNECT, "connection lost: %s; reconnecting with backoff",
+			       r->ctx->errstr);
+			return -1;
+		}
+		rep = v;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			report_reply(r, i ? "EXPIRE" : "HSET", rep->str);
+			rc = -1;
+		}
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+/* ---- delivery thread ---------------------------------------------------- */
+
+static int nothing_left(struct out_redis *r)
+{
+	int empty;
+	pthread_mutex_lock(&r->lock);
+	empty = !r->np && !r->qlen && !spool_depth(r);
+	pthread_mutex_unlock(&r->lock);
+	return empty;
+}
+
+/* Wait for the next reconnect attempt; returns early when stopping. */
+static void rd_backoff(struct out_redis *r)
+{
+	uint64_t until;
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : REDIS_BACKOFF_MIN_MS;
+	if (r->backoff_ms > r->u.backoff_max_ms)
+		r->backoff_ms = r->u.backoff_max_ms;
+	until = now_ms() + r->backoff_ms;
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopping && now_ms() < until)
+		cond_wait_until(&r->wake, &r->lock, until);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void rd_failed(struct out_redis *r)
+{
+	r->failing = 1;
+	rd_drop_ctx(r);
+	rd_spill(r);
+}
+
+static void rd_succeeded(struct out_redis *r)
+{
+	r->backoff_ms = 0;
+	if (r->failing) {
+		uint64_t depth = spool_depth(r);
+		r->failing = 0;
+		fprintf(stderr, "mailtap: redis %s: delivering again (%llu records waiting in the spool)\n",
+			r->dest, (unsigned long long)depth);
+	}
+	pthread_mutex_lock(&r->lock);
+	r->reported &= REP_DROP;   /* later problems are reported again */
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *rd_main(void *arg)
+{
+	struct out_redis *r = arg;
+
+	for (;;) {
+		int stopping, hb;
+		uint64_t deadline, now;
+
+		pthread_mutex_lock(&r->lock);
+		for (;;) {
+			now = now_ms();
+			if (r->stopping || r->hb_pending || r->np || r->qlen >= r->u.batch)
+				break;
+			if (r->qlen && now >= r->first_queued_ms + r->u.flush_ms)
+				break;
+			if (!r->qlen && r->spilling &&
+			    (r->spool_unread || r->spool_writes != r->seen_spool_writes))
+				break;
+			cond_wait_until(&r->wake, &r->lock,
+					r->qlen ? r->first_queued_ms + r->u.flush_ms : now + 1000);
+		}
+		stopping = r->stopping;
+		deadline = r->deadline_ms;
+		hb = r->hb_pending;
+		pthread_mutex_unlock(&r->lock);
+
+		if (stopping && (nothing_left(r) || now_ms() >= deadline))
+			break;
+		if (!r->ctx) {
+			unsigned t = r->u.timeout_ms;
+			now = now_ms();
+			if (stopping && deadline - now < t)
+				t = deadline > now ? (unsigned)(deadline - now) : 1;
+			if (rd_connect(r, t) < 0) {
+				rd_failed(r);
+				if (stopping)
+					break;   /* Redis is down: the spool keeps the rest */
+				rd_backoff(r);
+				continue;
+			}
+		}
+		if (hb && rd_heartbeat(r) < 0) {
+			rd_failed(r);
+			if (stopping)
+				break;
+			rd_backoff(r);
+			continue;
+		}
+		if (!r->np)
+			rd_fill(r);
+		if (!r->np)
+			continue;
+		if (rd_send(r) < 0) {
+			rd_failed(r);
+			if (stopping)
+				break;   /* no retries at exit: the spool keeps the rest */
+			rd_backoff(r);
+			continue;
+		}
+		rd_succeeded(r);
+	}
+	rd_spill(r);
+	rd_drop_ctx(r);
+	pthread_mutex_lock(&r->lock);
+	r->done = 1;
+	pthread_cond_broadcast(&r->done_cond);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[600];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void out_redis_free(struct out_redis *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; r->q && i < r->qlen; i++)
+		spool_rec_release(&r->q[(r->qhead + i) % r->u.queue]);
+	for (size_t i = 0; r->p && i < r->np; i++)
+		spool_rec_release(&r->p[i]);
+	free(r->q);
+	free(r->p);
+	spool_free(r->spool);
+	if (r->password) {
+		explicit_bzero(r->password, strlen(r->password));
+		free(r->password);
+	}
+	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->ctx_lock);
+	pthread_cond_destroy(&r->wake);
+	pthread_cond_destroy(&r->done_cond);
+	free(r);
+}
+
+struct out_redis *out_redis_open(const char *dest, const struct out_sink_config *cfg,
+				 char *err, size_t errlen)
+{
+	struct out_redis *r = calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
+	const char *pw, *base;
+	char uerr[300];
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->ctx_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_cond_init(&r->done_cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	redis_dest_redact(dest, r->dest, sizeof(r->dest));
+	if (redis_url_parse(dest, &r->u, uerr, sizeof(uerr)) < 0) {
+		snprintf(err, errlen, "'%s': %s", r->dest, uerr);
+		goto out_free;
+	}
+	snprintf(r->kind, sizeof(r->kind), "%s", cfg && cfg->kind ? cfg->kind : "sessions");
+	if (r->u.key[0])
+		snprintf(r->key, sizeof(r->key), "%s", r->u.key);
+	else
+		snprintf(r->key, sizeof(r->key), "mailtap:%s", r->kind);
+	snprintf(r->maxlen_str, sizeof(r->maxlen_str), "%llu", (unsigned long long)r->u.maxlen);
+	if (cfg && cfg->sensor_id && cfg->sensor_id[0])
+		snprintf(r->sensor_id, sizeof(r->sensor_id), "%s", cfg->sensor_id);
+	else if (gethostname(r->sensor_id, sizeof(r->sensor_id) - 1) < 0 || !r->sensor_id[0])
+		snprintf(r->sensor_id, sizeof(r->sensor_id), "unknown");
+	snprintf(r->hb_key, sizeof(r->hb_key), "mailtap:sensor:%s", r->sensor_id);
+	pw = getenv("MAILTAP_REDIS_PASSWORD");
+	if (pw && *pw && !(r->password = strdup(pw))) {
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+
+	if (strcmp(r->u.spool, "none")) {
+		struct spool_config sc = { .max_bytes = r->u.spool_max, .drop = r->u.spool_drop };
+		char serr[700];
+		int rc;
+		base = r->u.spool[0] ? r->u.spool :
+		       cfg && cfg->spool_dir ? cfg->spool_dir :
+		       getenv("MAILTAP_SPOOL_DIR") ? getenv("MAILTAP_SPOOL_DIR") : REDIS_SPOOL_DEFAULT;
+		rc = mkdir_p(base);
+		if (rc < 0) {
+			snprintf(err, errlen, "'%s': cannot create the spool directory '%s': %s "
+				 "(choose one with ?spool=DIR, or ?spool=none to lose records when "
+				 "redis is down)", r->dest, base, strerror(-rc));
+			goto out_free;
+		}
+		snprintf(r->spool_dir, sizeof(r->spool_dir), "%s/%s", base, r->kind);
+		sc.dir = r->spool_dir;
+		r->spool = spool_open(&sc, serr, sizeof(serr));
+		if (!r->spool) {
+			snprintf(err, errlen, "'%s': %s", r->dest, serr);
+			goto out_free;
+		}
+		r->next_seq = spool_next_seq(r->spool);
+		if (spool_depth(r)) {
+			r->spilling = 1;    /* an earlier run's records go first */
+			r->spool_unread = 1;
+		}
+	} else {
+		r->next_seq = 1;
+	}
+	r->q = calloc(r->u.queue, sizeof(*r->q));
+	r->p = calloc(r->u.batch, sizeof(*r->p));
+	if (!r->q || !r->p) {
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	if (pthread_create(&r->thread, NULL, rd_main, r) != 0) {
+		snprintf(err, errlen, "cannot start the redis thread: %s", strerror(errno));
+		goto out_free;
+	}
+	r->thread_started = 1;
+	return r;
+
+out_free:
+	out_redis_free(r);
+	return NULL;
+}
+
+int out_redis_close(struct out_redis *r, char *err, size_t errlen)
+{
+	struct out_sink_stats st;
+	uint64_t depth;
+	int rc = 0;
+
+	if (!r)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	r->stopping = 1;
+	r->deadline_ms = now_ms() + r->u.close_ms;
+	pthread_cond_broadcast(&r->wake);
+	/* give the thread its delivery time, then cut a blocked socket */
+	while (!r->done && now_ms() < r->deadline_ms + 200)
+		cond_wait_until(&r->done_cond, &r->lock, r->deadline_ms + 200);
+	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&r->ctx_lock);
+	if (!r->done && r->ctx && r->ctx->fd >= 0)
+		shutdown(r->ctx->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&r->ctx_lock);
+	if (r->thread_started)
+		pthread_join(r->thread, NULL);
+
+	st = r->st;
+	st.dropped += spool_dropped(r);
+	depth = spool_depth(r);
+	if (depth)
+		fprintf(stderr, "mailtap: redis %s: %llu records wait in the spool %s for the next start\n",
+			r->dest, (unsigned long long)depth, r->spool_dir);
+	if (st.dropped) {
+		snprintf(err, errlen, "redis %s: %llu of %llu records were dropped%s%s", r->dest,
+			 (unsigned long long)st.dropped, (unsigned long long)st.written,
+			 r->errstr[0] ? "; last problem: " : "", r->errstr);
+		rc = -EIO;
+	}
+	out_redis_free(r);
+	return rc;
+}
+
+void out_redis_get_stats(struct out_redis *r, struct out_sink_stats *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->st;
+	out->spool_depth = spool_depth(r);
+	out->dropped += spool_dropped(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+int out_redis_heartbeat(struct out_redis *r, const struct out_health *h)
+{
+	pthread_mutex_lock(&r->lock);
+	r->hb = *h;
+	snprintf(r->hb_version, sizeof(r->hb_version), "%s", h->version ? h->version : "");
+	snprintf(r->hb_mode, sizeof(r->hb_mode), "%s", h->capture_mode ? h->capture_mode : "");
+	r->hb.version = r->hb_version;
+	r->hb.capture_mode = r->hb_mode;
+	r->hb_pending = 1;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}

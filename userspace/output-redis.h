@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output-redis.h -- the Redis record sink (docs/redis.md).
+ *
+ *   redis://[user@]host[:port][/db][?key=K&mode=M&maxlen=N&batch=N&flush_ms=N&spool=DIR...]
+ *   unix:/path/to/redis.sock[?db=N&...]
+ *
+ * out_redis_write() copies the record into a bounded in-memory queue and
+ * returns; a delivery thread pipelines the records to Redis (XADD, RPUSH
+ * or PUBLISH, binary-safe argv).  When Redis is unreachable, slow or
+ * refusing, or the queue is full, records go to an on-disk spool
+ * (spool.h) and are delivered in order once Redis is back, reconnecting
+ * with exponential backoff.  At-least-once: consumers de-duplicate by the
+ * record id.  The password comes from $MAILTAP_REDIS_PASSWORD only.
+ */
+#ifndef MAILTAP_OUTPUT_REDIS_H
+#define MAILTAP_OUTPUT_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "output.h"
+#include "spool.h"
+
+enum redis_mode {
+	REDIS_MODE_STREAM,   /* XADD key MAXLEN ~ N * data <json> id <record_id> */
+	REDIS_MODE_LIST,     /* RPUSH key <json> (what Logstash's redis input reads) */
+	REDIS_MODE_CHANNEL,  /* PUBLISH key <json> (no storage: subscribers only) */
+};
+
+#define REDIS_URL_HOST_MAX 256
+
+/* A parsed destination.  Defaults are filled in by redis_url_parse. */
+struct redis_url {
+	int is_unix;
+	char host[REDIS_URL_HOST_MAX];  /* host name / address, or the socket path */
+	int port;                       /* 6379 */
+	char user[128];                 /* ACL user, "" = default */
+	int db;                         /* 0 */
+	char key[256];                  /* "" = mailtap:<kind> */
+	enum redis_mode mode;           /* stream */
+	uint64_t maxlen;                /* 1000000; 0 = no trimming */
+	unsigned batch;                 /* 256 records per round trip */
+	unsigned flush_ms;              /* 100: a partial batch waits at most this */
+	unsigned queue;                 /* 65536 records in memory */
+	unsigned timeout_ms;            /* 2000: connect and command timeout */
+	unsigned close_ms;              /* 3000: out_sink_close delivers this long */
+	unsigned backoff_max_ms;        /* 10000: reconnect backoff ceiling */
+	char spool[512];                /* "" = default, "none" = no spool */
+	uint64_t spool_max;             /* 0 = spool default (256 MiB) */
+	enum spool_drop spool_drop;     /* oldest */
+};
+
+/* Parse @dest into @u.  0, or -EINVAL with a message in err (a password in
+ * the URL is refused: it belongs in $MAILTAP_REDIS_PASSWORD). */
+int redis_url_parse(const char *dest, struct redis_url *u, char *err, size_t errlen);
+
+/* @dest as it may appear in messages: without the query, and with a
+ * password (refused anyway) masked as "***". */
+void redis_dest_redact(const char *dest, char *buf, size_t len);
+
+struct out_redis;
+
+/* Open a Redis sink: parse @dest, open the spool (the URL's spool=, else
+ * cfg->spool_dir, else $MAILTAP_SPOOL_DIR, else /var/lib/mailtap/spool;
+ * records in its <kind> subfolder), start the delivery thread.
+ * Connecting happens in the thread: an unreachable Redis is not an error
+ * here, records wait in the spool.  Returns a new handle or NULL with a
+ * message in err. */
+struct out_redis *out_redis_open(const char *dest, const struct out_sink_config *cfg,
+				 char *err, size_t errlen);
+
+/* Queue one record (copied; a trailing newline is not sent).  Never waits
+ * for the network: a full queue spills to the spool.  0, also when the
+ * record had to be dropped (spool full or refusing, or no spool: counted
+ * in dropped, reported once on stderr, and out_redis_close then fails);
+ * -ENOMEM. */
+int out_redis_write(struct out_redis *r, const char *id, const char *line, size_t len);
+
+/* Deliver for at most close_ms (not at all when Redis is down), leave the
+ * rest in the spool for the next start, stop the thread, free.  0, or
+ * -EIO with a message in err when records were dropped. */
+int out_redis_close(struct out_redis *r, char *err, size_t errlen);
+
+/* Counters so far (thread-safe). */
+void out_redis_get_stats(struct out_redis *r, struct out_sink_stats *out);
+
+/* Store @h for the next heartbeat, written by the delivery thread as the
+ * hash mailtap:sensor:<id> with a TTL of 3 intervals.  0. */
+int out_redis_heartbeat(struct out_redis *r, const struct out_health *h);
+
+#endif
