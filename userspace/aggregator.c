@@ -353,3 +353,10 @@ bool agg_get_app_stats(const struct aggregator *a, struct app_stats *out)
 	app_get_stats(a->app, out);
 	return true;
 }
+
+void agg_set_catalog(struct aggregator *a, const struct catalog *cat)
+{
+	a->cfg.catalog = cat;
+	if (a->app)
+		app_set_catalog(a->app, cat);
+}

@@ -73,6 +73,9 @@ void agg_finish(struct aggregator *a);
 void agg_get_stats(const struct aggregator *a, struct agg_stats *out,
 		   struct flow_table_stats *flows);
 
+/* Identify new flows with @cat from now on (SIGHUP reload); borrowed. */
+void agg_set_catalog(struct aggregator *a, const struct catalog *cat);
+
 /* App-layer counters; false when identification is off. */
 bool agg_get_app_stats(const struct aggregator *a, struct app_stats *out);
 

@@ -230,9 +230,11 @@ static void classify(struct app_layer *app, struct flow_ident *id, const struct 
 	const char *name = NULL;
 	uint8_t by = APP_BY_NONE;
 
+	struct catalog_match m;
+
 	id->has_match = 0;
 	id->classified_by = APP_BY_NONE;
-	memset(&id->match, 0, sizeof(id->match));
+	id->provider[0] = id->service[0] = '\0';
 	if (!app->cat)
 		return;
 	if (id->sni[0]) {
@@ -246,16 +248,22 @@ static void classify(struct app_layer *app, struct flow_ident *id, const struct 
 		by = APP_BY_CERT;
 	}
 	if (name) {
-		if (catalog_lookup_name(app->cat, name, port, &id->match)) {
-			id->has_match = 1;
-			id->classified_by = by;
-		}
+		if (!catalog_lookup_name(app->cat, name, port, &m))
+			return;
+	} else if (catalog_lookup_addr(app->cat, server_addr(f), port, &m)) {
+		by = APP_BY_IP;
+	} else {
 		return;
 	}
-	if (catalog_lookup_addr(app->cat, server_addr(f), port, &id->match)) {
-		id->has_match = 1;
-		id->classified_by = APP_BY_IP;
-	}
+	id->has_match = 1;
+	id->classified_by = by;
+	snprintf(id->provider, sizeof(id->provider), "%s", m.provider ? m.provider : "");
+	snprintf(id->service, sizeof(id->service), "%s", m.service ? m.service : "");
+}
+
+void app_set_catalog(struct app_layer *app, const struct catalog *cat)
+{
+	app->cat = cat;
 }
 
 void app_flow_new(struct app_layer *app, struct flow *f, uint64_t now_ns)

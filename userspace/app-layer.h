@@ -63,7 +63,9 @@ struct flow_ident {
 	uint8_t classified_by;      /* enum app_classified_by */
 	uint8_t has_match;
 	uint8_t cert_pending;       /* waiting for the server's Certificate */
-	struct catalog_match match; /* borrowed from the catalog: provider etc. */
+	char provider[32];          /* catalog provider id (copied: the catalog
+	                             * may be reloaded while the flow lives) */
+	char service[8];            /* web, imap, pop, smtp, api, mx, auth */
 	uint32_t reasm_slot;        /* internal: client bytes; FLOW_NIL = none */
 	uint32_t reasm_srv;         /* internal: server bytes; FLOW_NIL = none */
 };
@@ -99,6 +101,10 @@ void app_flow_flush(struct app_layer *app, struct flow *f);
 void app_flow_end(struct app_layer *app, struct flow *f);
 
 void app_get_stats(const struct app_layer *app, struct app_stats *out);
+
+/* Classify new flows with @cat from now on (borrowed; the previous one may
+ * be freed once this returns: flows keep copies of what they matched). */
+void app_set_catalog(struct app_layer *app, const struct catalog *cat);
 
 /* "sni", "dns", "cert", "ip" or NULL. */
 const char *app_classified_by_name(uint8_t by);

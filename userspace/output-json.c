@@ -41,8 +41,8 @@ static void set_str(json_t *o, const char *key, const char *v)
 static void set_ident(json_t *o, const struct flow_ident *id)
 {
 	if (id->has_match) {
-		set_str(o, "provider", id->match.provider);
-		set_str(o, "service", id->match.service);
+		set_str(o, "provider", id->provider);
+		set_str(o, "service", id->service);
 	}
 	set_str(o, "app_proto", app_proto_name(id->app_proto));
 	set_str(o, "sni", id->sni);

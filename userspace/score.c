@@ -225,6 +225,22 @@ struct score_engine *score_new(const struct score_config *cfg, uint64_t seed,
 	return e;
 }
 
+int score_reconfigure(struct score_engine *e, const struct score_config *cfg,
+		      bool *restart_needed)
+{
+	struct score_config c = *cfg;
+
+	if (c.short_window_s < SCORE_BUCKET_S ||
+	    c.long_window_s > SCORE_MAX_BUCKETS * SCORE_BUCKET_S ||
+	    c.short_window_s > c.long_window_s)
+		return -EINVAL;
+	*restart_needed = c.max_pairs != e->cfg.max_pairs || c.max_novelty != e->cfg.max_novelty;
+	c.max_pairs = e->cfg.max_pairs;
+	c.max_novelty = e->cfg.max_novelty;
+	e->cfg = c;
+	return 0;
+}
+
 void score_free(struct score_engine *e)
 {
 	if (!e)

@@ -146,6 +146,13 @@ void score_event(struct score_engine *e, const struct score_event *ev);
 
 void score_get_stats(const struct score_engine *e, struct score_stats *out);
 
+/* Take new thresholds, weights, windows, networks and working hours
+ * (SIGHUP) while keeping every baseline.  Table sizes cannot change
+ * without a restart: they are kept, and *restart_needed says so.
+ * Returns 0 or -EINVAL (nothing changed). */
+int score_reconfigure(struct score_engine *e, const struct score_config *cfg,
+		      bool *restart_needed);
+
 /* Baselines to and from a file (JSON, written atomically: temp + rename).
  * Load: a missing file is -ENOENT; a corrupt or incompatible one -EINVAL
  * with a message, and the engine is left as it was. */

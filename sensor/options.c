@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.c -- the option table, command-line parsing and the YAML
+ * configuration file (libyaml).  See options.h.
+ *
+ * Every option is one row of `opts[]`: its flag (if any), its key in the
+ * file (if any), its type and bounds, and where it lands in struct
+ * sensor_options.  The same setter validates both, so `--max-flows 0` and
+ * `flows: {max_flows: 0}` fail with the same words; only the location in
+ * front differs ("--max-flows" or "mailtap.yaml:12: flows.max_flows").
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#ifndef MAILTAP_VERSION
+#define MAILTAP_VERSION "0.1.0"
+#endif
+
+enum opt_type {
+	OT_FLAG,      /* bool */
+	OT_U32,       /* uint32_t in [min, max] */
+	OT_DURATION,  /* uint32_t seconds: 90, 90s, 30m, 24h, 2d; at most max */
+	OT_BYTES,     /* uint64_t: 50000000, 50MB, 50M, 2GB */
+	OT_DOUBLE,    /* double in [dmin, dmax] */
+	OT_STR,       /* char[size] */
+	OT_LIST,      /* struct opt_list of strings */
+	OT_CIDR_LIST, /* struct opt_list of networks */
+	OT_HOURS,     /* "8-18" into score.work_start_h/work_end_h */
+	OT_DAYS,      /* "mon-fri" into score.work_days */
+	OT_CLI,       /* command line only, handled by hand */
+};
+
+struct opt_desc {
+	const char *flag;    /* long option without "--", or NULL */
+	int short_opt;       /* or 0 */
+	const char *key;     /* dotted key in the file, or NULL */
+	enum opt_type type;
+	size_t off;          /* into struct sensor_options */
+	uint64_t min, max;   /* OT_U32, OT_DURATION (max), OT_BYTES */
+	double dmin, dmax;   /* OT_DOUBLE */
+	size_t size;         /* OT_STR */
+	const char *arg;     /* argument name for --help, NULL = no argument */
+	const char *help;    /* one line for --help; NULL = config/docs only */
+};
+
+#define O(f) offsetof(struct sensor_options, f)
+#define MB 1000000ull
+
+static const struct opt_desc opts[] = {
+	/* -- command line only -- */
+	{ "help", 'h', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "this text" },
+	{ "version", 'V', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "print the version" },
+	{ "quiet", 'q', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "no stats summary on stderr at exit" },
+	{ "config", 'c', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "read the configuration file FILE (YAML); flags override it" },
+	{ "check-config", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "validate FILE, print the effective configuration, exit" },
+	/* -- sensor -- */
+	{ "sensor-id", 0, "sensor.id", OT_STR, O(sensor_id), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->sensor_id), "NAME", "name of this sensor in records (host name)" },
+	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED or 0)" },
+	/* -- capture -- */
+	{ "read", 'r', "capture.read", OT_LIST, O(read), 0, 0, 0, 0, 0, "FILE", "replay a pcap/pcapng file (repeatable: one timeline)" },
+	{ "interface", 'i', "capture.interfaces", OT_LIST, O(interfaces), 0, 0, 0, 0, 0, "IFACE", "capture live on IFACE (repeatable)" },
+	{ "capture", 0, "capture.mode", OT_STR, O(capture_mode), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->capture_mode), "MODE", "live capture: ebpf-tc (default), ebpf-xdp or pcap" },
+	{ "pcap-buffer", 0, "capture.pcap_buffer_mb", OT_U32, O(pcap_buffer_mb), 1, 4096, 0, 0, 0, "MB", "libpcap kernel buffer, MB (64)" },
+	{ "snaplen", 0, "capture.snaplen", OT_U32, O(snaplen), 64, 262144, 0, 0, 0, "N", "libpcap bytes kept per frame (65535)" },
+	/* -- identification -- */
+	{ "catalog", 0, "catalog.files", OT_LIST, O(catalogs), 0, 0, 0, 0, 0, "FILE", "endpoint catalog (repeatable: later files add providers)" },
+	{ NULL, 0, "identify.ident_slots", OT_U32, O(agg.app.ident_slots), 1, 1u << 24, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "identify.reassembly_slots", OT_U32, O(agg.app.reasm_slots), 1, 1u << 20, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "identify.dns_cache_entries", OT_U32, O(agg.app.dns_cache_entries), 1, 1u << 24, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "identify.dns_ttl_floor", OT_DURATION, O(agg.app.dns_ttl_floor_s), 0, 86400, 0, 0, 0, NULL, NULL },
+	/* -- outputs -- */
+	{ "sessions", 0, "outputs.sessions", OT_LIST, O(sessions), 0, 0, 0, 0, 0, "DEST", "session records: -, a file, or redis://host:port[/db][?key=K&mode=M] (repeatable)" },
+	{ "alerts", 0, "outputs.alerts", OT_LIST, O(alerts), 0, 0, 0, 0, 0, "DEST", "alert records, same DEST forms (repeatable)" },
+	{ "community-id-seed", 0, "outputs.community_id_seed", OT_U32, O(community_id_seed), 0, 65535, 0, 0, 0, "N", "Community ID seed (0)" },
+	{ "spool-dir", 0, "outputs.spool_dir", OT_STR, O(spool_dir), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->spool_dir), "DIR", "where Redis sinks keep undelivered records" },
+	{ NULL, 0, "outputs.redis_password", OT_STR, O(redis_password), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->redis_password), NULL, NULL },
+	{ NULL, 0, "outputs.heartbeat", OT_DURATION, O(heartbeat_s), 1, 3600, 0, 0, 0, NULL, NULL },
+	{ "all-flows", 0, "outputs.all_flows", OT_FLAG, O(all_flows), 0, 0, 0, 0, 0, NULL, "write every flow, not only cloud-mail sessions" },
+	/* -- flows -- */
+	{ "max-flows", 0, "flows.max_flows", OT_U32, O(agg.flow.max_flows), 1, 1u << 28, 0, 0, 0, "N", "flow table size (1048576); least recently seen evicted" },
+	{ "tcp-timeout", 0, "flows.tcp_timeout", OT_DURATION, O(agg.flow.timeout_s[FLOW_LIST_TCP_EST]), 1, 86400, 0, 0, 0, "DUR", "idle timeout, established TCP (1h)" },
+	{ "tcp-new-timeout", 0, "flows.tcp_new_timeout", OT_DURATION, O(agg.flow.timeout_s[FLOW_LIST_TCP_NEW]), 1, 86400, 0, 0, 0, "DUR", "idle timeout, unanswered TCP (60s)" },
+	{ "tcp-close-timeout", 0, "flows.tcp_close_timeout", OT_DURATION, O(agg.flow.timeout_s[FLOW_LIST_TCP_CLOSED]), 0, 86400, 0, 0, 0, "DUR", "linger after FIN/RST (5s)" },
+	{ "udp-timeout", 0, "flows.udp_timeout", OT_DURATION, O(agg.flow.timeout_s[FLOW_LIST_OTHER]), 1, 86400, 0, 0, 0, "DUR", "idle timeout, UDP (60s)" },
+	{ "interim", 0, "flows.interim", OT_DURATION, O(agg.interim_s), 0, 86400, 0, 0, 0, "DUR", "session_update period, packet time (60s; 0 = off)" },
+	/* -- scoring -- */
+	{ "state", 0, "scoring.state", OT_STR, O(state_path), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->state_path), "FILE", "keep baselines in FILE across runs" },
+	{ NULL, 0, "scoring.state_save", OT_DURATION, O(state_save_s), 60, 86400, 0, 0, 0, NULL, NULL },
+	{ "learning", 0, "scoring.learning", OT_DURATION, O(score.learning_s), 0, 366u * 86400, 0, 0, 0, "DUR", "learn before alerting (24h)" },
+	{ NULL, 0, "scoring.short_window", OT_DURATION, O(score.short_window_s), SCORE_BUCKET_S, SCORE_MAX_BUCKETS * SCORE_BUCKET_S, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.long_window", OT_DURATION, O(score.long_window_s), SCORE_BUCKET_S, SCORE_MAX_BUCKETS * SCORE_BUCKET_S, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.suppress", OT_DURATION, O(score.suppress_s), 0, 7u * 86400, 0, 0, 0, NULL, NULL },
+	{ "alert-threshold", 0, "scoring.alert_threshold", OT_DOUBLE, O(score.alert_threshold), 0, 0, 1, 100, 0, "N", "score (1-100) that raises an alert (50)" },
+	{ NULL, 0, "scoring.realert_delta", OT_DOUBLE, O(score.realert_delta), 0, 0, 0, 100, 0, NULL, NULL },
+	{ NULL, 0, "scoring.weights.bulk_download", OT_DOUBLE, O(score.weight[SIG_BULK_DOWNLOAD]), 0, 0, 0, 100, 0, NULL, NULL },
+	{ NULL, 0, "scoring.weights.bulk_upload", OT_DOUBLE, O(score.weight[SIG_BULK_UPLOAD]), 0, 0, 0, 100, 0, NULL, NULL },
+	{ NULL, 0, "scoring.weights.beaconing", OT_DOUBLE, O(score.weight[SIG_BEACONING]), 0, 0, 0, 100, 0, NULL, NULL },
+	{ NULL, 0, "scoring.weights.off_hours", OT_DOUBLE, O(score.weight[SIG_OFF_HOURS]), 0, 0, 0, 100, 0, NULL, NULL },
+	{ NULL, 0, "scoring.weights.new_client", OT_DOUBLE, O(score.weight[SIG_NEW_CLIENT]), 0, 0, 0, 100, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.download_short", OT_BYTES, O(score.floor_down_short), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.download_long", OT_BYTES, O(score.floor_down_long), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.upload_short", OT_BYTES, O(score.floor_up_short), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.upload_long", OT_BYTES, O(score.floor_up_long), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.off_hours", OT_BYTES, O(score.floor_off_hours), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.reference_per_hour", OT_BYTES, O(score.ref_floor_per_hour), 1, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.ratios.short_low", OT_DOUBLE, O(score.ratio_low), 0, 0, 1, 1e6, 0, NULL, NULL },
+	{ NULL, 0, "scoring.ratios.short_high", OT_DOUBLE, O(score.ratio_high), 0, 0, 1, 1e6, 0, NULL, NULL },
+	{ NULL, 0, "scoring.ratios.long_low", OT_DOUBLE, O(score.ratio_low_long), 0, 0, 1, 1e6, 0, NULL, NULL },
+	{ NULL, 0, "scoring.ratios.long_high", OT_DOUBLE, O(score.ratio_high_long), 0, 0, 1, 1e6, 0, NULL, NULL },
+	{ NULL, 0, "scoring.own_quantile", OT_DOUBLE, O(score.own_quantile), 0, 0, 0.5, 1, 0, NULL, NULL },
+	{ NULL, 0, "scoring.beacon.min_connections", OT_U32, O(score.beacon_min_conns), 4, SCORE_BEACON_MAX, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.beacon.low", OT_DOUBLE, O(score.beacon_low), 0, 0, 0, 1, 0, NULL, NULL },
+	{ NULL, 0, "scoring.beacon.high", OT_DOUBLE, O(score.beacon_high), 0, 0, 0, 1, 0, NULL, NULL },
+	{ NULL, 0, "scoring.max_pairs", OT_U32, O(score.max_pairs), 1, 1u << 22, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.max_novelty", OT_U32, O(score.max_novelty), 1, 1u << 24, 0, 0, 0, NULL, NULL },
+	/* -- networks and site -- */
+	{ "internal", 0, "networks.internal", OT_CIDR_LIST, O(internal), 0, 0, 0, 0, 0, "CIDR", "internal network (repeatable; default RFC 1918 + ULA)" },
+	{ "allow", 0, "networks.allow", OT_CIDR_LIST, O(allow), 0, 0, 0, 0, 0, "CIDR", "never score these hosts (repeatable; adds to the file's)" },
+	{ "work-hours", 0, "site.work_hours", OT_HOURS, 0, 0, 0, 0, 0, 0, "H-H", "working hours of the site (8-18)" },
+	{ "work-days", 0, "site.work_days", OT_DAYS, 0, 0, 0, 0, 0, 0, "DAYS", "working days (mon-fri)" },
+	{ "tz", 0, "site.timezone", OT_STR, O(score.tz), 0, 0, 0, 0, sizeof(((struct score_config *)0)->tz), "ZONE", "time zone of the site (UTC)" },
+	/* -- metrics -- */
+	{ "metrics", 0, "metrics.listen", OT_STR, O(metrics_listen), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->metrics_listen), "ADDR:PORT", "serve Prometheus metrics (off; e.g. 127.0.0.1:9187)" },
+};
+
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+void options_defaults(struct sensor_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	agg_config_default(&o->agg);
+	score_config_default(&o->score);
+	snprintf(o->capture_mode, sizeof(o->capture_mode), "ebpf-tc");
+	o->pcap_buffer_mb = 64;
+	o->snaplen = 65535;
+	o->heartbeat_s = 10;
+	o->state_save_s = 3600;
+	if (gethostname(o->sensor_id, sizeof(o->sensor_id) - 1) < 0 || !o->sensor_id[0])
+		snprintf(o->sensor_id, sizeof(o->sensor_id), "mailtap");
+	/* the default internal networks, as a list the file or flags replace */
+	for (unsigned i = 0; i < o->score.n_internal && o->internal.n < OPT_LIST_MAX; i++) {
+		char buf[NET_ADDR_STRLEN + 8], a[NET_ADDR_STRLEN];
+		snprintf(buf, sizeof(buf), "%s/%u",
+			 net_addr_format(&o->score.internal[i].net, a, sizeof(a)),
+			 o->score.internal[i].plen);
+		o->internal.v[o->internal.n] = strdup(buf);
+		if (o->internal.v[o->internal.n])
+			o->internal.n++;
+	}
+}
+
+static void list_clear(struct opt_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+void options_release(struct sensor_options *o)
+{
+	list_clear(&o->read);
+	list_clear(&o->interfaces);
+	list_clear(&o->catalogs);
+	list_clear(&o->sessions);
+	list_clear(&o->alerts);
+	list_clear(&o->internal);
+	list_clear(&o->allow);
+}
+
+/* ------------------------------------------------------------ setters */
+
+static int parse_duration(const char *str, uint64_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v, mul = 1;
+
+	errno = 0;
+	v = strtoull(str, &end, 10);
+	if (end == str || *str == '-' || errno)
+		return -EINVAL;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	else if (*end == 'd')
+		mul = 86400, end++;
+	if (*end || v > max / mul || v * mul > max)
+		return -EINVAL;
+	*out = (uint32_t)(v * mul);
+	return 0;
+}
+
+static int parse_bytes(const char *str, uint64_t *out)
+{
+	char *end;
+	double v;
+	uint64_t mul = 1;
+
+	errno = 0;
+	v = strtod(str, &end);
+	if (end == str || errno || !(v >= 0))
+		return -EINVAL;
+	if (!strcasecmp(end, "k") || !strcasecmp(end, "kb"))
+		mul = 1000;
+	else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb"))
+		mul = MB;
+	else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb"))
+		mul = 1000 * MB;
+	else if (*end && strcasecmp(end, "b"))
+		return -EINVAL;
+	if (v * (double)mul > 9e18)
+		return -EINVAL;
+	*out = (uint64_t)llround(v * (double)mul);
+	return 0;
+}
+
+static int parse_days(const char *str, uint8_t *mask)
+{
+	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	char buf[64], *tok, *save = NULL;
+	uint8_t m = 0;
+
+	if (strlen(str) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", str);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int a = -1, b = -1;
+		char *dash = strchr(tok, '-');
+		if (dash)
+			*dash = '\0';
+		for (int i = 0; i < 7; i++) {
+			if (!strcasecmp(tok, names[i]))
+				a = i;
+			if (dash && !strcasecmp(dash + 1, names[i]))
+				b = i;
+		}
+		if (a < 0 || (dash && b < 0))
+			return -EINVAL;
+		if (!dash)
+			b = a;
+		for (int i = a;; i = (i + 1) % 7) {
+			m |= (uint8_t)(1u << i);
+			if (i == b)
+				break;
+		}
+	}
+	if (!m)
+		return -EINVAL;
+	*mask = m;
+	return 0;
+}
+
+static int bool_value(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Set one option from text.  @where names the source for messages
+ * ("--max-flows" or "file:12: flows.max_flows").  Lists append.
+ */
+static int set_value(struct sensor_options *o, const struct opt_desc *d, const char *where,
+		     const char *v)
+{
+	char *base = (char *)o;
+	struct net_addr na;
+	unsigned plen;
+
+	switch (d->type) {
+	case OT_FLAG:
+		if (bool_value(v, (bool *)(base + d->off)) < 0) {
+			fprintf(stderr, "mailtap: %s: '%s' is not true or false\n", where, v);
+			return -EINVAL;
+		}
+		return 0;
+	case OT_U32: {
+		char *end;
+		unsigned long long x;
+		errno = 0;
+		x = strtoull(v, &end, 10);
+		if (errno || end == v || *end || *v == '-' || x < d->min || x > d->max) {
+			fprintf(stderr, "mailtap: %s: '%s' is not a whole number from %llu to %llu\n",
+				where, v, (unsigned long long)d->min, (unsigned long long)d->max);
+			return -EINVAL;
+		}
+		*(uint32_t *)(base + d->off) = (uint32_t)x;
+		return 0;
+	}
+	case OT_DURATION: {
+		uint32_t x;
+		if (parse_duration(v, d->max, &x) < 0 || x < d->min) {
+			fprintf(stderr, "mailtap: %s: '%s' is not a duration like 90s, 30m, 24h or 2d "
+				"(from %llus to %llus)\n", where, v, (unsigned long long)d->min,
+				(unsigned long long)d->max);
+			return -EINVAL;
+		}
+		*(uint32_t *)(base + d->off) = x;
+		return 0;
+	}
+	case OT_BYTES: {
+		uint64_t x;
+		if (parse_bytes(v, &x) < 0 || x < d->min || x > d->max) {
+			fprintf(stderr, "mailtap: %s: '%s' is not a size like 50MB, 2GB or 1500000\n",
+				where, v);
+			return -EINVAL;
+		}
+		*(uint64_t *)(base + d->off) = x;
+		return 0;
+	}
+	case OT_DOUBLE: {
+		char *end;
+		double x;
+		errno = 0;
+		x = strtod(v, &end);
+		if (errno || end == v || *end || !(x >= d->dmin && x <= d->dmax)) {
+			fprintf(stderr, "mailtap: %s: '%s' is not a number from %g to %g\n", where, v,
+				d->dmin, d->dmax);
+			return -EINVAL;
+		}
+		*(double *)(base + d->off) = x;
+		return 0;
+	}
+	case OT_STR:
+		if (strlen(v) >= d->size) {
+			fprintf(stderr, "mailtap: %s: longer than %zu characters\n", where, d->size - 1);
+			return -EINVAL;
+		}
+		memcpy(base + d->off, v, strlen(v) + 1);
+		return 0;
+	case OT_CIDR_LIST:
+		if (net_prefix_parse(v, &na, &plen) < 0) {
+			fprintf(stderr, "mailtap: %s: '%s' is not an address or network like 10.0.0.0/8 "
+				"or fd00::/8\n", where, v);
+			return -EINVAL;
+		}
+		/* fall through */
+	case OT_LIST: {
+		struct opt_list *l = (struct opt_list *)(base + d->off);
+		if (l->n == OPT_LIST_MAX) {
+			fprintf(stderr, "mailtap: %s: at most %d values\n", where, OPT_LIST_MAX);
+			return -EINVAL;
+		}
+		l->v[l->n] = strdup(v);
+		if (!l->v[l->n])
+			return -ENOMEM;
+		l->n++;
+		return 0;
+	}
+	case OT_HOURS: {
+		unsigned a, b;
+		char tail;
+		if (sscanf(v, "%u-%u%c", &a, &b, &tail) != 2 || a >= b || b > 24) {
+			fprintf(stderr, "mailtap: %s: '%s' is not like 8-18 (hours 0-24, start before end)\n",
+				where, v);
+			return -EINVAL;
+		}
+		o->score.work_start_h = (uint8_t)a;
+		o->score.work_end_h = (uint8_t)b;
+		return 0;
+	}
+	case OT_DAYS:
+		if (parse_days(v, &o->score.work_days) < 0) {
+			fprintf(stderr, "mailtap: %s: '%s' is not like mon-fri or mon,wed,sat\n", where, v);
+			return -EINVAL;
+		}
+		return 0;
+	case OT_CLI:
+		break;
+	}
+	return -EINVAL;
+}
+
+static bool is_list(const struct opt_desc *d)
+{
+	return d->type == OT_LIST || d->type == OT_CIDR_LIST;
+}
+
+/* ------------------------------------------------------------- YAML */
+
+static const struct opt_desc *by_key(const char *key)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].key && !strcmp(opts[i].key, key))
+			return &opts[i];
+	return NULL;
+}
+
+/* True when some key lies below @prefix ("flows" for "flows.max_flows"). */
+static bool is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].key && !strncmp(opts[i].key, prefix, n) && opts[i].key[n] == '.')
+			return true;
+	return false;
+}
+
+static void known_keys(const char *prefix, char *buf, size_t len)
+{
+	size_t n = strlen(prefix), used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_OPTS && used + 2 < len; i++) {
+		const char *k = opts[i].key;
+		if (!k || (n && (strncmp(k, prefix, n) || k[n] != '.')))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k + (n ? n + 1 : 0));
+	}
+}
+
+static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t *node,
+		     const char *path, const char *file)
+{
+	char where[512];
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s:%zu: %s", file, node->start_mark.line + 1,
+		 path[0] ? path : "(top)");
+	if (node->type == YAML_MAPPING_NODE) {
+		if (path[0] && !is_section(path)) {
+			fprintf(stderr, "mailtap: %s: expected a single value, not a mapping\n", where);
+			return -EINVAL;
+		}
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+		     p < node->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(doc, p->key);
+			yaml_node_t *v = yaml_document_get_node(doc, p->value);
+			char sub[256];
+			if (!k || k->type != YAML_SCALAR_NODE) {
+				fprintf(stderr, "mailtap: %s: keys must be plain names\n", where);
+				rc = -EINVAL;
+				continue;
+			}
+			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "",
+				 (const char *)k->data.scalar.value);
+			if (!by_key(sub) && !is_section(sub)) {
+				char known[1024];
+				known_keys(path, known, sizeof(known));
+				fprintf(stderr, "mailtap: %s:%zu: unknown key '%s' (known here: %s)\n", file,
+					k->start_mark.line + 1, sub, known);
+				rc = -EINVAL;
+				continue;
+			}
+			if (v && yaml_walk(o, doc, v, sub, file) < 0)
+				rc = -EINVAL;
+		}
+		return rc;
+	}
+	{
+		const struct opt_desc *d = by_key(path);
+		if (!d) {
+			fprintf(stderr, "mailtap: %s: a section, expected a mapping of keys\n", where);
+			return -EINVAL;
+		}
+		if (node->type == YAML_SEQUENCE_NODE) {
+			struct opt_list *l;
+			if (!is_list(d)) {
+				fprintf(stderr, "mailtap: %s: expected a single value, not a list\n", where);
+				return -EINVAL;
+			}
+			l = (struct opt_list *)((char *)o + d->off);
+			list_clear(l);
+			for (yaml_node_item_t *it = node->data.sequence.items.start;
+			     it < node->data.sequence.items.top; it++) {
+				yaml_node_t *x = yaml_document_get_node(doc, *it);
+				if (!x || x->type != YAML_SCALAR_NODE) {
+					fprintf(stderr, "mailtap: %s: list items must be single values\n", where);
+					return -EINVAL;
+				}
+				snprintf(where, sizeof(where), "%s:%zu: %s", file, x->start_mark.line + 1, path);
+				if (set_value(o, d, where, (const char *)x->data.scalar.value) < 0)
+					rc = -EINVAL;
+			}
+			return rc;
+		}
+		if (node->type != YAML_SCALAR_NODE)
+			return -EINVAL;
+		if (is_list(d))
+			list_clear((struct opt_list *)((char *)o + d->off));
+		return set_value(o, d, where, (const char *)node->data.scalar.value);
+	}
+}
+
+static int load_yaml(struct sensor_options *o, const char *file)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	FILE *fp = fopen(file, "rb");
+	int rc = 0;
+
+	if (!fp) {
+		fprintf(stderr, "mailtap: cannot read configuration '%s': %s\n", file, strerror(errno));
+		return -EINVAL;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, fp);
+	if (!yaml_parser_load(&parser, &doc)) {
+		fprintf(stderr, "mailtap: %s:%zu:%zu: not valid YAML: %s\n", file,
+			parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+			parser.problem ? parser.problem : "parse error");
+		yaml_parser_delete(&parser);
+		fclose(fp);
+		return -EINVAL;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
+		if (root->type != YAML_MAPPING_NODE) {
+			fprintf(stderr, "mailtap: %s:%zu: the configuration must be a mapping of sections\n",
+				file, root->start_mark.line + 1);
+			rc = -EINVAL;
+		} else {
+			rc = yaml_walk(o, &doc, root, "", file);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(fp);
+	return rc;
+}
+
+/* ------------------------------------------------------- command line */
+
+void options_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: mailtap -r FILE [-r FILE ...] [options]\n"
+		"       mailtap -i IFACE [--capture ebpf-tc|ebpf-xdp|pcap] [options]\n"
+		"       mailtap --config FILE | --check-config FILE\n"
+		"\n"
+		"Watch traffic to cloud-mail endpoints, report mail sessions, alert on hosts\n"
+		"whose mail traffic looks like mailbox theft.  DUR: 90s, 30m, 24h, 2d.\n\n");
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_desc *d = &opts[i];
+		char left[64];
+		if (!d->flag || !d->help)
+			continue;
+		if (d->short_opt)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", d->short_opt, d->flag,
+				 d->arg ? " " : "", d->arg ? d->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", d->flag, d->arg ? " " : "",
+				 d->arg ? d->arg : "");
+		if (strlen(left) > 24)
+			fprintf(fp, "  %s\n  %-24s %s\n", left, "", d->help);
+		else
+			fprintf(fp, "  %-24s %s\n", left, d->help);
+	}
+	fprintf(fp,
+		"\nExamples:\n"
+		"  mailtap -r capture.pcap --sessions - --alerts alerts.jsonl\n"
+		"  mailtap -i eth1 --alerts redis://127.0.0.1:6379 --state /var/lib/mailtap/state.json\n"
+		"  mailtap --config /etc/mailtap/mailtap.yaml\n"
+		"\nSIGUSR1 prints the stats summary, SIGHUP reloads the configuration and catalog,\n"
+		"SIGINT/SIGTERM stop after flushing.  Exit status: 0 ok, 1 input unreadable,\n"
+		"2 usage or configuration error, 3 output error.  See mailtap(8) and docs/.\n");
+}
+
+static void build_longopts(struct option *lo, char *shortopts)
+{
+	size_t n = 0, s = 0;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_desc *d = &opts[i];
+		if (!d->flag)
+			continue;
+		lo[n].name = d->flag;
+		lo[n].has_arg = d->arg ? required_argument : no_argument;
+		lo[n].flag = NULL;
+		lo[n].val = 1000 + (int)i;
+		n++;
+		if (d->short_opt) {
+			shortopts[s++] = (char)d->short_opt;
+			if (d->arg)
+				shortopts[s++] = ':';
+		}
+	}
+	memset(&lo[n], 0, sizeof(lo[n]));
+	shortopts[s] = '\0';
+}
+
+static const struct opt_desc *by_val(int val)
+{
+	if (val >= 1000 && (size_t)(val - 1000) < N_OPTS)
+		return &opts[val - 1000];
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].short_opt == val)
+			return &opts[i];
+	return NULL;
+}
+
+int options_load(struct sensor_options *o, int argc, char **argv)
+{
+	struct option lo[N_OPTS + 1];
+	char shortopts[64];
+	bool replaced[N_OPTS] = { false };
+	const char *env_seed = getenv("MAILTAP_SEED");
+	int opt, rc = 0;
+
+	build_longopts(lo, shortopts);
+	if (env_seed && set_value(o, by_key("sensor.seed"), "MAILTAP_SEED", env_seed) < 0)
+		return -EINVAL;
+
+	/* pass 1: where is the configuration file? */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		const struct opt_desc *d = by_val(opt);
+		if (d && d->type == OT_CLI && (!strcmp(d->flag, "config") || !strcmp(d->flag, "check-config"))) {
+			o->config_path = optarg;
+			o->check_only = !strcmp(d->flag, "check-config");
+		}
+	}
+	if (o->config_path && load_yaml(o, o->config_path) < 0)
+		rc = -EINVAL;
+
+	/* pass 2: every flag on top of the file */
+	opterr = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		const struct opt_desc *d = by_val(opt);
+		char where[80];
+		if (!d) {
+			fprintf(stderr, "Try 'mailtap --help' for more information.\n");
+			return -EINVAL;
+		}
+		if (d->type == OT_CLI) {
+			if (!strcmp(d->flag, "help"))
+				o->help = true;
+			else if (!strcmp(d->flag, "version"))
+				o->version = true;
+			else if (!strcmp(d->flag, "quiet"))
+				o->quiet = true;
+			continue;
+		}
+		snprintf(where, sizeof(where), "--%s", d->flag);
+		/* a list given on the command line replaces the file's, except
+		 * the allowlist, which adds to it */
+		if (is_list(d) && !replaced[d - opts] && strcmp(d->flag, "allow")) {
+			list_clear((struct opt_list *)((char *)o + d->off));
+			replaced[d - opts] = true;
+		}
+		if (set_value(o, d, where, d->arg ? optarg : "true") < 0)
+			rc = -EINVAL;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailtap: unexpected argument '%s' (input files go after -r)\n", argv[optind]);
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		return rc;
+
+	/* derived settings */
+	if (strcmp(o->capture_mode, "ebpf-tc") && strcmp(o->capture_mode, "ebpf-xdp") &&
+	    strcmp(o->capture_mode, "pcap")) {
+		fprintf(stderr, "mailtap: capture.mode / --capture: '%s' is not ebpf-tc, ebpf-xdp or pcap\n",
+			o->capture_mode);
+		return -EINVAL;
+	}
+	if (o->internal.n) {
+		o->score.n_internal = 0;
+		for (int i = 0; i < o->internal.n; i++)
+			if (score_config_add_internal(&o->score, o->internal.v[i]) < 0) {
+				fprintf(stderr, "mailtap: networks.internal: at most %d networks\n", SCORE_MAX_NETS);
+				return -EINVAL;
+			}
+	}
+	o->score.n_allow = 0;
+	for (int i = 0; i < o->allow.n; i++)
+		if (score_config_add_allow(&o->score, o->allow.v[i]) < 0) {
+			fprintf(stderr, "mailtap: networks.allow: at most %d entries\n", SCORE_MAX_NETS);
+			return -EINVAL;
+		}
+	if (o->score.short_window_s > o->score.long_window_s) {
+		fprintf(stderr, "mailtap: scoring.short_window must not be longer than scoring.long_window\n");
+		return -EINVAL;
+	}
+	if (o->score.beacon_low >= o->score.beacon_high || o->score.ratio_low >= o->score.ratio_high ||
+	    o->score.ratio_low_long >= o->score.ratio_high_long) {
+		fprintf(stderr, "mailtap: scoring: each low bound must be below its high bound "
+			"(beacon.low/high, ratios.short_low/short_high, ratios.long_low/long_high)\n");
+		return -EINVAL;
+	}
+	o->agg.app.keep_unclassified = o->all_flows;
+	o->agg.seed = o->seed;
+	return 0;
+}
+
+/* ------------------------------------------------------------- printing */
+
+static void print_scalar(FILE *fp, const struct sensor_options *o, const struct opt_desc *d)
+{
+	const char *base = (const char *)o;
+	switch (d->type) {
+	case OT_FLAG:
+		fprintf(fp, "%s", *(const bool *)(base + d->off) ? "true" : "false");
+		break;
+	case OT_U32:
+	case OT_DURATION:
+		fprintf(fp, "%u", *(const uint32_t *)(base + d->off));
+		if (d->type == OT_DURATION)
+			fprintf(fp, "s");
+		break;
+	case OT_BYTES:
+		fprintf(fp, "%llu", (unsigned long long)*(const uint64_t *)(base + d->off));
+		break;
+	case OT_DOUBLE:
+		fprintf(fp, "%g", *(const double *)(base + d->off));
+		break;
+	case OT_STR:
+		if (d->off == O(redis_password))
+			fprintf(fp, "\"%s\"", o->redis_password[0] ? "********" : "");
+		else
+			fprintf(fp, "\"%s\"", base + d->off);
+		break;
+	case OT_HOURS:
+		fprintf(fp, "\"%u-%u\"", o->score.work_start_h, o->score.work_end_h);
+		break;
+	case OT_DAYS: {
+		static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+		int first = 1;
+		fprintf(fp, "\"");
+		for (int i = 0; i < 7; i++)
+			if (o->score.work_days & (1u << i)) {
+				fprintf(fp, "%s%s", first ? "" : ",", names[i]);
+				first = 0;
+			}
+		fprintf(fp, "\"");
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* A destination with credentials prints with "***" for them. */
+static void print_dest(FILE *fp, const char *v)
+{
+	const char *at = strchr(v, '@'), *scheme = strstr(v, "://");
+	if (at && scheme && scheme < at)
+		fprintf(fp, "\"%.*s***%s\"", (int)(scheme + 3 - v), v, at);
+	else
+		fprintf(fp, "\"%s\"", v);
+}
+
+void options_print(const struct sensor_options *o, FILE *fp)
+{
+	char prev[128] = "";
+
+	fprintf(fp, "# mailtap %s effective configuration%s%s\n", MAILTAP_VERSION,
+		o->config_path ? " from " : "", o->config_path ? o->config_path : "");
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_desc *d = &opts[i];
+		char sect[128];
+		const char *dot;
+		int depth = 0;
+
+		if (!d->key)
+			continue;
+		/* print every section header not printed yet */
+		for (const char *p = d->key; (dot = strchr(p, '.')) != NULL; p = dot + 1) {
+			snprintf(sect, sizeof(sect), "%.*s", (int)(dot - d->key), d->key);
+			if (strncmp(prev, sect, strlen(sect)) || (prev[strlen(sect)] != '.' && prev[strlen(sect)] != '\0'))
+				fprintf(fp, "%*s%.*s:\n", depth * 2, "", (int)(dot - p), p);
+			depth++;
+		}
+		snprintf(prev, sizeof(prev), "%s", d->key);
+		{
+			const char *leaf = strrchr(d->key, '.');
+			leaf = leaf ? leaf + 1 : d->key;
+			fprintf(fp, "%*s%s: ", depth * 2, "", leaf);
+		}
+		if (is_list(d)) {
+			const struct opt_list *l = (const struct opt_list *)((const char *)o + d->off);
+			fprintf(fp, "[");
+			for (int k = 0; k < l->n; k++) {
+				fprintf(fp, "%s", k ? ", " : "");
+				print_dest(fp, l->v[k]);
+			}
+			fprintf(fp, "]");
+		} else {
+			print_scalar(fp, o, d);
+		}
+		fprintf(fp, "\n");
+	}
+}

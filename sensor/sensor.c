@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sensor.c -- the running sensor: wiring of catalog, aggregator, scoring
+ * and sinks; the session and alert callbacks; heartbeats, state saves,
+ * SIGHUP reloads and the stats summary.  See sensor.h.
+ */
+#include "sensor.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "community-id.h"
+#include "decode.h"
+#include "output-json.h"
+#include "output.h"
+#include "score.h"
+
+#ifndef MAILTAP_VERSION
+#define MAILTAP_VERSION "0.1.0"
+#endif
+#ifndef MAILTAP_DATADIR
+#define MAILTAP_DATADIR "/usr/local/share/mailtap"
+#endif
+
+#define EXIT_USAGE 2
+#define EXIT_OUTPUT 3
+#define NS 1000000000ull
+
+/* Signal flags: the only mutable globals, written by the handler. */
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stats_requested;
+static volatile sig_atomic_t reload_requested;
+
+struct sensor {
+	const struct sensor_options *opts;   /* borrowed (see sensor_new) */
+	struct sensor_options reload_opts;   /* owned: options after a reload */
+	bool have_reload_opts;
+	int argc;
+	char **argv;                         /* borrowed: main's, for reloads */
+	struct catalog *catalog;             /* owned */
+	struct aggregator *agg;              /* owned */
+	struct score_engine *score;          /* owned */
+	struct out_sink *sessions[OPT_LIST_MAX], *alerts[OPT_LIST_MAX]; /* owned */
+	int nsessions, nalerts;
+	struct session_json_opts jopts;
+	bool all_flows;
+	struct decode_stats dstats;
+	struct sensor_capture_stats cap;
+	uint64_t session_records, alert_records;
+	uint64_t last_state_save_ns;         /* packet time */
+	uint64_t start_wall_ns, last_heartbeat_mono_ns, last_packet_ns;
+	uint64_t reloads_ok, reloads_failed;
+	int output_failed;
+};
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		stats_requested = 1;
+	else if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+void sensor_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ stats */
+
+static void print_stats(struct sensor *s)
+{
+	struct agg_stats as;
+	struct flow_table_stats fs;
+	struct app_stats ap;
+	struct score_stats st;
+	const struct decode_stats *d = &s->dstats;
+	typedef unsigned long long ull;
+
+	agg_get_stats(s->agg, &as, &fs);
+	fprintf(stderr,
+		"mailtap: read %llu packets, %llu bytes on the wire (%s)\n"
+		"  link:    eth %llu, vlan tags %llu, mpls %llu, sll %llu, sll2 %llu, loopback %llu, raw %llu, non-ip %llu\n"
+		"  network: ipv4 %llu, ipv6 %llu (ext headers %llu), fragments %llu\n"
+		"  transport: tcp %llu, udp %llu, icmp %llu, icmpv6 %llu, other %llu\n"
+		"  problems: truncated %llu, invalid %llu, unsupported %llu, ip length > frame %llu, orphan fragments %llu\n"
+		"  flows:   created %llu, ended %llu, timed out %llu, evicted %llu, active %llu (max %llu)\n"
+		"  records: %llu written (of %llu ended flows and %llu updates; the rest were not mail)\n",
+		(ull)d->packets, (ull)d->bytes, s->cap.mode ? s->cap.mode : "-",
+		(ull)d->eth, (ull)d->vlan, (ull)d->mpls, (ull)d->sll, (ull)d->sll2,
+		(ull)d->null_loop, (ull)d->raw, (ull)d->non_ip,
+		(ull)d->ipv4, (ull)d->ipv6, (ull)d->ipv6_ext, (ull)d->frags,
+		(ull)d->tcp, (ull)d->udp, (ull)d->icmp, (ull)d->icmp6, (ull)d->other_l4,
+		(ull)d->truncated, (ull)d->invalid, (ull)d->unsupported, (ull)d->wire_len_mismatch,
+		(ull)as.frag_orphans, (ull)fs.created, (ull)fs.ended, (ull)fs.timed_out, (ull)fs.evicted, (ull)fs.active,
+		(ull)fs.max_active, (ull)s->session_records, (ull)as.sessions, (ull)as.updates);
+	if (s->cap.mode && strcmp(s->cap.mode, "pcap-file"))
+		fprintf(stderr, "  capture: dropped %llu, interface dropped %llu\n", (ull)s->cap.drops,
+			(ull)s->cap.if_drops);
+	if (agg_get_app_stats(s->agg, &ap))
+		fprintf(stderr,
+			"  identify: client hellos %llu (after STARTTLS %llu, incomplete %llu), not tls %llu, bad tls %llu\n"
+			"            dns responses %llu (bad %llu, addresses learned %llu)\n"
+			"            server certificates %llu (none in clear %llu, bad %llu)\n"
+			"            mail sessions by sni %llu, by dns %llu, by cert %llu, by ip %llu; pools full: ident %llu, reassembly %llu\n",
+			(ull)ap.hellos, (ull)ap.starttls, (ull)ap.hellos_incomplete, (ull)ap.not_tls,
+			(ull)ap.tls_invalid, (ull)ap.dns_responses, (ull)ap.dns_bad, (ull)ap.dns_answers,
+			(ull)ap.certs, (ull)ap.certs_none, (ull)ap.certs_bad, (ull)ap.by_sni,
+			(ull)ap.by_dns, (ull)ap.by_cert, (ull)ap.by_ip, (ull)ap.ident_exhausted,
+			(ull)ap.reasm_exhausted);
+	score_get_stats(s->score, &st);
+	fprintf(stderr,
+		"  scoring: %llu records, not internal %llu, allowlisted %llu; alerts %llu (re-alerts %llu, suppressed %llu), written %llu\n"
+		"           by kind: bulk_download %llu, bulk_upload %llu, beaconing %llu, off_hours %llu, new_client %llu; evicted: pairs %llu, novelty %llu\n",
+		(ull)st.events, (ull)st.not_internal, (ull)st.allowed, (ull)st.alerts,
+		(ull)st.realerts, (ull)st.suppressed, (ull)s->alert_records,
+		(ull)st.alerts_by_kind[SIG_BULK_DOWNLOAD], (ull)st.alerts_by_kind[SIG_BULK_UPLOAD],
+		(ull)st.alerts_by_kind[SIG_BEACONING], (ull)st.alerts_by_kind[SIG_OFF_HOURS],
+		(ull)st.alerts_by_kind[SIG_NEW_CLIENT], (ull)st.pairs_evicted, (ull)st.novelty_evicted);
+	if (s->reloads_ok || s->reloads_failed)
+		fprintf(stderr, "  reloads: %llu applied, %llu refused\n", (ull)s->reloads_ok,
+			(ull)s->reloads_failed);
+}
+
+/* ---------------------------------------------------------- records */
+
+static void write_all(struct sensor *s, struct out_sink **sinks, int n, const char *what,
+		      const char *id, const char *line, size_t len)
+{
+	for (int i = 0; i < n; i++) {
+		if (out_sink_write(sinks[i], id, line, len) < 0) {
+			fprintf(stderr, "mailtap: --%s %s: write failed: %s\n", what,
+				out_sink_dest(sinks[i]), strerror(errno));
+			s->output_failed = 1;
+		}
+	}
+}
+
+static void on_alert(const struct score_alert *a, void *arg)
+{
+	struct sensor *s = arg;
+	json_t *o = alert_to_json(a, s->opts->sensor_id);
+	char *line;
+	size_t len;
+	char id[80];
+
+	line = o ? json_to_line(o, &len) : NULL;
+	if (!line) {
+		s->output_failed = 1;
+		json_decref(o);
+		return;
+	}
+	snprintf(id, sizeof(id), "%s-%u", a->alert_id, a->revision);
+	write_all(s, s->alerts, s->nalerts, "alerts", id, line, len);
+	s->alert_records++;
+	free(line);
+	json_decref(o);
+}
+
+static void save_state(struct sensor *s)
+{
+	char err[512];
+	const char *path = s->opts->state_path;
+	if (path[0] && score_state_save(s->score, path, err, sizeof(err)) < 0)
+		fprintf(stderr, "mailtap: --state: %s\n", err);
+}
+
+/* Hand a mail session record to the scoring engine. */
+static void score_session(struct sensor *s, const struct session *ss)
+{
+	const struct flow *f = ss->flow;
+	const struct flow_ident *id = ss->ident;
+	const struct net_addr *cli = f->client_is_a ? &f->key.a : &f->key.b;
+	const struct net_addr *srv = f->client_is_a ? &f->key.b : &f->key.a;
+	uint16_t cport = f->client_is_a ? f->key.port_a : f->key.port_b;
+	uint16_t sport = f->client_is_a ? f->key.port_b : f->key.port_a;
+	char cid[COMMUNITY_ID_STRLEN];
+	struct score_event ev = {
+		.ts_ns = ss->ts_ns,
+		.flow_start_ns = f->first_ns,
+		.first = ss->first,
+		.final = !ss->is_update,
+		.client = cli,
+		.server = srv,
+		.server_port = sport,
+		.provider = id->provider,
+		.service = id->service,
+		.app_proto = app_proto_name(id->app_proto),
+		.sni = id->sni,
+		.ja4 = id->ja4,
+		.delta_toserver = ss->delta_bytes[FLOW_TOSERVER],
+		.delta_toclient = ss->delta_bytes[FLOW_TOCLIENT],
+		.bytes_toserver = f->dir[FLOW_TOSERVER].bytes,
+	};
+
+	if (community_id_v1(cid, sizeof(cid), s->jopts.community_id_seed, true, f->key.proto,
+			    cli, srv, cport, sport) == 0)
+		ev.community_id = cid;
+	score_event(s->score, &ev);
+	if (s->opts->state_path[0] &&
+	    ss->ts_ns > s->last_state_save_ns + (uint64_t)s->opts->state_save_s * NS) {
+		if (s->last_state_save_ns)
+			save_state(s);
+		s->last_state_save_ns = ss->ts_ns;
+	}
+}
+
+static void on_session(const struct session *ss, void *arg)
+{
+	struct sensor *s = arg;
+	char id[64];
+	json_t *o;
+	char *line;
+	size_t len;
+
+	if (ss->ident && ss->ident->has_match)
+		score_session(s, ss);
+	if (!s->nsessions || s->output_failed)
+		return;
+	if (!s->all_flows && !(ss->ident && ss->ident->has_match))
+		return;
+	o = session_to_json(ss, &s->jopts);
+	line = o ? json_to_line(o, &len) : NULL;
+	if (!line) {
+		s->output_failed = 1;
+		json_decref(o);
+		return;
+	}
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "record_id")));
+	write_all(s, s->sessions, s->nsessions, "sessions", id, line, len);
+	s->session_records++;
+	free(line);
+	json_decref(o);
+}
+
+/* ------------------------------------------------------ heartbeats */
+
+static void heartbeat(struct sensor *s)
+{
+	struct agg_stats as;
+	struct flow_table_stats fs;
+	struct score_stats ss;
+	struct out_health h;
+
+	agg_get_stats(s->agg, &as, &fs);
+	score_get_stats(s->score, &ss);
+	h = (struct out_health){
+		.version = MAILTAP_VERSION, .capture_mode = s->cap.mode ? s->cap.mode : "-",
+		.start_time_ns = s->start_wall_ns, .last_packet_ns = s->last_packet_ns,
+		.packets = s->dstats.packets, .drops = s->cap.drops + s->cap.if_drops,
+		.flows = fs.active, .alerts = ss.alerts, .interval_s = s->opts->heartbeat_s,
+	};
+	for (int i = 0; i < s->nsessions; i++)
+		out_sink_heartbeat(s->sessions[i], &h);
+	for (int i = 0; i < s->nalerts; i++)
+		out_sink_heartbeat(s->alerts[i], &h);
+	s->last_heartbeat_mono_ns = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* ---------------------------------------------------------- catalog */
+
+/* The catalog used when none is given: $MAILTAP_CATALOG, deploy/catalog.json
+ * of the checkout the binary was built in, or the installed one. */
+static const char *default_catalog(char *buf, size_t len)
+{
+	const char *env = getenv("MAILTAP_CATALOG");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/../deploy/catalog.json", exe);
+			if (access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, len, "%s/catalog.json", MAILTAP_DATADIR);
+	return buf;
+}
+
+/* Load every catalog the options name; NULL after printing why. */
+static struct catalog *load_catalogs(const struct sensor_options *o)
+{
+	char buf[PATH_MAX + 32], err[512];
+	struct catalog *cat = catalog_new();
+
+	if (!cat) {
+		fprintf(stderr, "mailtap: out of memory\n");
+		return NULL;
+	}
+	if (!o->catalogs.n) {
+		if (catalog_load_file(cat, default_catalog(buf, sizeof(buf)), err, sizeof(err)) < 0)
+			goto bad;
+		return cat;
+	}
+	for (int i = 0; i < o->catalogs.n; i++)
+		if (catalog_load_file(cat, o->catalogs.v[i], err, sizeof(err)) < 0)
+			goto bad;
+	return cat;
+bad:
+	fprintf(stderr, "mailtap: catalog: %s\n", err);
+	catalog_free(cat);
+	return NULL;
+}
+
+/* ------------------------------------------------------- lifecycle */
+
+static int close_sinks(struct sensor *s)
+{
+	char err[512];
+	int rc = 0;
+	for (int i = 0; i < s->nsessions; i++)
+		if (out_sink_close(s->sessions[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailtap: --sessions: %s\n", err);
+			rc = -EIO;
+		}
+	for (int i = 0; i < s->nalerts; i++)
+		if (out_sink_close(s->alerts[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailtap: --alerts: %s\n", err);
+			rc = -EIO;
+		}
+	s->nsessions = s->nalerts = 0;
+	return rc;
+}
+
+static int open_sinks(struct sensor *s, const struct opt_list *dests, const char *kind,
+		      struct out_sink **sinks, int *n)
+{
+	char err[512];
+	for (int i = 0; i < dests->n; i++) {
+		struct out_sink_config oc = {
+			.kind = kind, .sensor_id = s->opts->sensor_id,
+			.spool_dir = s->opts->spool_dir[0] ? s->opts->spool_dir : NULL,
+		};
+		sinks[i] = out_sink_open(dests->v[i], &oc, err, sizeof(err));
+		if (!sinks[i]) {
+			fprintf(stderr, "mailtap: --%s: %s\n", kind, err);
+			return -EINVAL;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static void sensor_free(struct sensor *s)
+{
+	agg_free(s->agg);
+	score_free(s->score);
+	catalog_free(s->catalog);
+	if (s->have_reload_opts)
+		options_release(&s->reload_opts);
+	free(s);
+}
+
+struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
+{
+	struct sensor *s = calloc(1, sizeof(*s));
+	char err[512];
+	struct agg_config acfg;
+	int rc;
+
+	*exit_code = EXIT_USAGE;
+	if (!s) {
+		fprintf(stderr, "mailtap: out of memory\n");
+		return NULL;
+	}
+	s->opts = o;
+	s->all_flows = o->all_flows;
+	s->jopts.community_id_seed = (uint16_t)o->community_id_seed;
+	if (o->redis_password[0])
+		setenv("MAILTAP_REDIS_PASSWORD", o->redis_password, 1);
+	/* working hours are judged in the site's zone (score.c uses the
+	 * process zone; record times are printed in UTC regardless) */
+	setenv("TZ", o->score.tz, 1);
+	tzset();
+
+	s->catalog = load_catalogs(o);
+	if (!s->catalog)
+		goto fail;
+	s->score = score_new(&o->score, o->seed, on_alert, s);
+	if (!s->score) {
+		fprintf(stderr, "mailtap: cannot set up scoring: %s\n", strerror(errno));
+		goto fail;
+	}
+	if (o->state_path[0]) {
+		rc = score_state_load(s->score, o->state_path, err, sizeof(err));
+		if (rc < 0 && rc != -ENOENT)
+			fprintf(stderr, "mailtap: --state: %s; starting with empty baselines\n", err);
+	}
+	if (open_sinks(s, &o->alerts, "alerts", s->alerts, &s->nalerts) < 0 ||
+	    open_sinks(s, &o->sessions, "sessions", s->sessions, &s->nsessions) < 0) {
+		*exit_code = EXIT_OUTPUT;
+		goto fail_sinks;
+	}
+	acfg = o->agg;
+	acfg.catalog = s->catalog;
+	s->agg = agg_new(&acfg, on_session, s);
+	if (!s->agg) {
+		fprintf(stderr, "mailtap: cannot allocate the flow table (%u flows): %s\n",
+			acfg.flow.max_flows, strerror(errno));
+		goto fail_sinks;
+	}
+	s->start_wall_ns = clock_ns(CLOCK_REALTIME);
+	heartbeat(s);
+	*exit_code = 0;
+	return s;
+
+fail_sinks:
+	close_sinks(s);
+fail:
+	sensor_free(s);
+	return NULL;
+}
+
+void sensor_set_reload_args(struct sensor *s, int argc, char **argv)
+{
+	s->argc = argc;
+	s->argv = argv;
+}
+
+int sensor_finish(struct sensor *s, int exit_code, bool summary)
+{
+	agg_finish(s->agg);
+	save_state(s);
+	heartbeat(s);
+	if (summary && !s->opts->quiet)
+		print_stats(s);
+	if (close_sinks(s) < 0 || s->output_failed)
+		exit_code = EXIT_OUTPUT;
+	sensor_free(s);
+	return exit_code;
+}
+
+/* ------------------------------------------------------------ reload */
+
+/*
+ * SIGHUP: read the configuration and the catalog again.  Applied: the
+ * catalog, scoring thresholds, weights, windows, networks, allowlist and
+ * working hours, --all-flows.  Kept: flows, baselines, sinks, capture.  A
+ * configuration or catalog that does not load is refused as a whole.
+ */
+static void reload(struct sensor *s)
+{
+	struct sensor_options n;
+	struct catalog *cat;
+	bool restart = false;
+
+	if (!s->argv) {
+		fprintf(stderr, "mailtap: SIGHUP: nothing to reload\n");
+		return;
+	}
+	options_defaults(&n);
+	if (options_load(&n, s->argc, s->argv) < 0) {
+		fprintf(stderr, "mailtap: SIGHUP: configuration refused; the running one stays in force\n");
+		options_release(&n);
+		s->reloads_failed++;
+		return;
+	}
+	cat = load_catalogs(&n);
+	if (!cat) {
+		fprintf(stderr, "mailtap: SIGHUP: catalog refused; the running one stays in force\n");
+		options_release(&n);
+		s->reloads_failed++;
+		return;
+	}
+	if (score_reconfigure(s->score, &n.score, &restart) < 0) {
+		fprintf(stderr, "mailtap: SIGHUP: scoring windows refused; the running configuration stays in force\n");
+		catalog_free(cat);
+		options_release(&n);
+		s->reloads_failed++;
+		return;
+	}
+	agg_set_catalog(s->agg, cat);
+	catalog_free(s->catalog);
+	s->catalog = cat;
+	s->all_flows = n.all_flows;
+	setenv("TZ", n.score.tz, 1);
+	tzset();
+	/* from now on the new options are ours (paths, sensor id, ...);
+	 * sinks and capture keep what they opened with */
+	if (s->have_reload_opts)
+		options_release(&s->reload_opts);
+	s->reload_opts = n;
+	s->have_reload_opts = true;
+	s->opts = &s->reload_opts;
+	s->reloads_ok++;
+	fprintf(stderr, "mailtap: SIGHUP: configuration and catalog reloaded%s\n",
+		restart ? " (table sizes need a restart to change)" : "");
+}
+
+/* -------------------------------------------------------------- feed */
+
+struct aggregator *sensor_agg(struct sensor *s)
+{
+	return s->agg;
+}
+
+int sensor_should_stop(const struct sensor *s)
+{
+	return stop_requested || s->output_failed;
+}
+
+void sensor_set_capture_stats(struct sensor *s, const struct sensor_capture_stats *cs)
+{
+	s->cap = *cs;
+}
+
+void sensor_tick(struct sensor *s)
+{
+	if (stats_requested) {
+		stats_requested = 0;
+		print_stats(s);
+	}
+	if (reload_requested) {
+		reload_requested = 0;
+		reload(s);
+	}
+	if (clock_ns(CLOCK_MONOTONIC) - s->last_heartbeat_mono_ns >
+	    (uint64_t)s->opts->heartbeat_s * NS)
+		heartbeat(s);
+}
+
+void sensor_frame(struct sensor *s, int linktype, const uint8_t *frame, size_t caplen,
+		  size_t wirelen, uint64_t ts_ns)
+{
+	struct packet pkt;
+
+	s->last_packet_ns = ts_ns;
+	decode_packet(&pkt, linktype, frame, caplen, wirelen, ts_ns, &s->dstats);
+	agg_packet(s->agg, &pkt);
+	if ((s->dstats.packets & 4095) == 0)
+		sensor_tick(s);
+}
