@@ -32,7 +32,7 @@ static pcap_t *open_one(const char *path)
 		fclose(fp);
 		return NULL;
 	}
-	if (fstat(fileno(fp), &sb) == 0 && sb.st_size == 0) {
+	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
 		fprintf(stderr, "mailtap: cannot read '%s': empty file\n", path);
 		fclose(fp);
 		return NULL;
@@ -92,6 +92,8 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 			if (stop && stop(arg))
 				goto out_close;
 		}
+		if (r == PCAP_ERROR && stop && stop(arg))
+			break; /* a stop request interrupted the read: not an error */
 		if (r == PCAP_ERROR) {
 			fprintf(stderr, "mailtap: '%s' breaks off after %llu packets: %s\n", paths[i],
 				(unsigned long long)n, pcap_geterr(p));

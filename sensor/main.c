@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
 #include "options.h"
@@ -21,15 +22,55 @@
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
 
+struct replay {
+	struct sensor *s;
+	double speed;            /* 0 = as fast as possible */
+	uint64_t first_ts_ns;    /* packet time of the first frame */
+	uint64_t start_mono_ns;  /* when it was replayed */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --replay-speed: wait until the frame is due, ticking the sensor (stats,
+ * reload, heartbeats, metrics) while waiting. */
+static void pace(struct replay *r, uint64_t ts_ns)
+{
+	uint64_t due, now;
+
+	if (!r->first_ts_ns) {
+		r->first_ts_ns = ts_ns;
+		r->start_mono_ns = mono_ns();
+		return;
+	}
+	if (ts_ns <= r->first_ts_ns)
+		return;
+	due = r->start_mono_ns + (uint64_t)((double)(ts_ns - r->first_ts_ns) / r->speed);
+	while ((now = mono_ns()) < due && !sensor_should_stop(r->s)) {
+		uint64_t left = due - now;
+		struct timespec ts = { 0, (long)(left < 100000000ull ? left : 100000000ull) };
+		nanosleep(&ts, NULL);
+		sensor_tick(r->s);
+	}
+}
+
 static void on_frame(void *arg, int linktype, const uint8_t *frame, size_t caplen,
 		     size_t wirelen, uint64_t ts_ns)
 {
-	sensor_frame(arg, linktype, frame, caplen, wirelen, ts_ns);
+	struct replay *r = arg;
+	if (r->speed > 0)
+		pace(r, ts_ns);
+	sensor_frame(r->s, linktype, frame, caplen, wirelen, ts_ns);
 }
 
 static int should_stop(void *arg)
 {
-	return sensor_should_stop(arg);
+	struct replay *r = arg;
+	return sensor_should_stop(r->s);
 }
 
 int main(int argc, char **argv)
@@ -37,6 +78,7 @@ int main(int argc, char **argv)
 	struct sensor_options o;
 	struct capture_file_stats cs = { 0 };
 	struct sensor *s;
+	struct replay r = { 0 };
 	int rc, exit_code;
 	bool summary;
 
@@ -88,7 +130,9 @@ int main(int argc, char **argv)
 		struct sensor_capture_stats cst = { .mode = "pcap-file" };
 		sensor_set_capture_stats(s, &cst);
 	}
-	rc = capture_replay_files(o.read.v, o.read.n, on_frame, should_stop, s, &cs);
+	r.s = s;
+	r.speed = o.replay_speed;
+	rc = capture_replay_files(o.read.v, o.read.n, on_frame, should_stop, &r, &cs);
 	/* a file that could not be opened: nothing was replayed, no summary */
 	summary = !(rc == -EINVAL || rc == -ENOMEM || rc == -ENOENT);
 	if (rc < 0)

@@ -67,6 +67,7 @@ static const struct opt_desc opts[] = {
 	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED or 0)" },
 	/* -- capture -- */
 	{ "read", 'r', "capture.read", OT_LIST, O(read), 0, 0, 0, 0, 0, "FILE", "replay a pcap/pcapng file (repeatable: one timeline)" },
+	{ "replay-speed", 0, "capture.replay_speed", OT_DOUBLE, O(replay_speed), 0, 0, 0, 1e6, 0, "X", "pace -r replays at X times the captured speed (0: as fast as possible)" },
 	{ "interface", 'i', "capture.interfaces", OT_LIST, O(interfaces), 0, 0, 0, 0, 0, "IFACE", "capture live on IFACE (repeatable)" },
 	{ "capture", 0, "capture.mode", OT_STR, O(capture_mode), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->capture_mode), "MODE", "live capture: ebpf-tc (default), ebpf-xdp or pcap" },
 	{ "pcap-buffer", 0, "capture.pcap_buffer_mb", OT_U32, O(pcap_buffer_mb), 1, 4096, 0, 0, 0, "MB", "libpcap kernel buffer, MB (64)" },

@@ -33,6 +33,7 @@ struct sensor_options {
 	char capture_mode[16];         /* "ebpf-tc", "ebpf-xdp", "pcap" */
 	uint32_t pcap_buffer_mb;       /* live libpcap kernel buffer */
 	uint32_t snaplen;              /* live libpcap snapshot length */
+	double replay_speed;           /* pace -r replays at N x capture speed; 0 = flat out */
 	/* identification */
 	struct opt_list catalogs;
 	bool all_flows;

@@ -19,6 +19,7 @@
 #include "catalog.h"
 #include "community-id.h"
 #include "decode.h"
+#include "metrics.h"
 #include "output-json.h"
 #include "output.h"
 #include "score.h"
@@ -58,6 +59,8 @@ struct sensor {
 	uint64_t last_state_save_ns;         /* packet time */
 	uint64_t start_wall_ns, last_heartbeat_mono_ns, last_packet_ns;
 	uint64_t reloads_ok, reloads_failed;
+	struct metrics *metrics;             /* owned; NULL = no endpoint */
+	struct metrics_server *metrics_srv;  /* owned */
 	int output_failed;
 };
 
@@ -77,8 +80,10 @@ void sensor_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	/* stop requests interrupt a blocking read; the others must not */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -178,6 +183,10 @@ static void on_alert(const struct score_alert *a, void *arg)
 	snprintf(id, sizeof(id), "%s-%u", a->alert_id, a->revision);
 	write_all(s, s->alerts, s->nalerts, "alerts", id, line, len);
 	s->alert_records++;
+	if (s->metrics) {
+		const char *lv[] = { score_rules[a->kind].name, a->severity, NULL };
+		metrics_add_u64(s->metrics, "mailtap_alerts_total", lv, 1);
+	}
 	free(line);
 	json_decref(o);
 }
@@ -254,6 +263,12 @@ static void on_session(const struct session *ss, void *arg)
 	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "record_id")));
 	write_all(s, s->sessions, s->nsessions, "sessions", id, line, len);
 	s->session_records++;
+	if (s->metrics && !ss->is_update) {
+		const struct flow_ident *fi = ss->ident;
+		const char *lv[] = { fi && fi->has_match ? fi->provider : "unknown",
+				     fi && fi->has_match ? fi->service : "unknown", NULL };
+		metrics_add_u64(s->metrics, "mailtap_sessions_total", lv, 1);
+	}
 	free(line);
 	json_decref(o);
 }
@@ -280,6 +295,95 @@ static void heartbeat(struct sensor *s)
 	for (int i = 0; i < s->nalerts; i++)
 		out_sink_heartbeat(s->alerts[i], &h);
 	s->last_heartbeat_mono_ns = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* ---------------------------------------------------------- metrics */
+
+static void metrics_refresh(struct sensor *s)
+{
+	struct agg_stats as;
+	struct flow_table_stats fs;
+	static const char *const none[] = { NULL };
+	if (!s->metrics)
+		return;
+	agg_get_stats(s->agg, &as, &fs);
+	metrics_set_u64(s->metrics, "mailtap_packets_total", none, s->dstats.packets);
+	metrics_set_u64(s->metrics, "mailtap_bytes_total", none, s->dstats.bytes);
+	metrics_set_u64(s->metrics, "mailtap_flows_active", none, fs.active);
+	metrics_set_u64(s->metrics, "mailtap_flows_evicted_total", none, fs.evicted);
+	{
+		const char *pc[] = { "pcap", NULL }, *pi[] = { "pcap_ifdrop", NULL };
+		metrics_set_u64(s->metrics, "mailtap_drops_total", pc, s->cap.drops);
+		metrics_set_u64(s->metrics, "mailtap_drops_total", pi, s->cap.if_drops);
+	}
+	{
+		const char *ok[] = { "ok", NULL }, *bad[] = { "failed", NULL };
+		metrics_set_u64(s->metrics, "mailtap_reloads_total", ok, s->reloads_ok);
+		metrics_set_u64(s->metrics, "mailtap_reloads_total", bad, s->reloads_failed);
+	}
+	for (int k = 0; k < 2; k++) {
+		struct out_sink **sinks = k ? s->alerts : s->sessions;
+		int n = k ? s->nalerts : s->nsessions;
+		const char *lv[] = { k ? "alerts" : "sessions", NULL };
+		struct out_sink_stats sum = { 0 };
+		for (int i = 0; i < n; i++) {
+			struct out_sink_stats st;
+			if (strncmp(out_sink_dest(sinks[i]), "redis://", 8) &&
+			    strncmp(out_sink_dest(sinks[i]), "unix:", 5))
+				continue;
+			out_sink_get_stats(sinks[i], &st);
+			sum.delivered += st.delivered;
+			sum.spooled += st.spooled;
+			sum.dropped += st.dropped;
+			sum.spool_depth += st.spool_depth;
+		}
+		metrics_set_u64(s->metrics, "mailtap_redis_delivered_total", lv, sum.delivered);
+		metrics_set_u64(s->metrics, "mailtap_redis_spooled_total", lv, sum.spooled);
+		metrics_set_u64(s->metrics, "mailtap_redis_dropped_total", lv, sum.dropped);
+		metrics_set_u64(s->metrics, "mailtap_spool_depth", lv, sum.spool_depth);
+	}
+}
+
+/* "127.0.0.1:9187", "[::1]:9187" or ":9187" (loopback). */
+static int metrics_setup(struct sensor *s, const char *listen)
+{
+	static const char *const none[] = { NULL };
+	char host[64], err[256];
+	const char *colon = strrchr(listen, ':');
+	unsigned long port;
+	char *end;
+
+	if (!colon) {
+		fprintf(stderr, "mailtap: metrics.listen: '%s' is not ADDRESS:PORT\n", listen);
+		return -EINVAL;
+	}
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535 || end == colon + 1) {
+		fprintf(stderr, "mailtap: metrics.listen: '%s' has no valid port\n", listen);
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	if (host[0] == '[') { /* [::1] */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	s->metrics = metrics_new();
+	if (!s->metrics || metrics_add_mailtap_families(s->metrics) < 0 ||
+	    metrics_build_info(s->metrics, MAILTAP_VERSION) < 0) {
+		fprintf(stderr, "mailtap: metrics: cannot set up the registry\n");
+		return -ENOMEM;
+	}
+	metrics_set_u64(s->metrics, "mailtap_start_time_seconds", none, clock_ns(CLOCK_REALTIME) / NS);
+	s->metrics_srv = metrics_server_start(s->metrics, host[0] ? host : "127.0.0.1",
+					      (uint16_t)port, err, sizeof(err));
+	if (!s->metrics_srv) {
+		fprintf(stderr, "mailtap: metrics: %s\n", err);
+		return -EINVAL;
+	}
+	if (!port)
+		fprintf(stderr, "mailtap: metrics on http://%s:%u/metrics\n", host[0] ? host : "127.0.0.1",
+			metrics_server_port(s->metrics_srv));
+	return 0;
 }
 
 /* ---------------------------------------------------------- catalog */
@@ -376,6 +480,8 @@ static int open_sinks(struct sensor *s, const struct opt_list *dests, const char
 
 static void sensor_free(struct sensor *s)
 {
+	metrics_server_stop(s->metrics_srv);
+	metrics_free(s->metrics);
 	agg_free(s->agg);
 	score_free(s->score);
 	catalog_free(s->catalog);
@@ -432,8 +538,11 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 			acfg.flow.max_flows, strerror(errno));
 		goto fail_sinks;
 	}
+	if (o->metrics_listen[0] && metrics_setup(s, o->metrics_listen) < 0)
+		goto fail_sinks;
 	s->start_wall_ns = clock_ns(CLOCK_REALTIME);
 	heartbeat(s);
+	metrics_refresh(s);
 	*exit_code = 0;
 	return s;
 
@@ -455,6 +564,7 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
 	agg_finish(s->agg);
 	save_state(s);
 	heartbeat(s);
+	metrics_refresh(s);
 	if (summary && !s->opts->quiet)
 		print_stats(s);
 	if (close_sinks(s) < 0 || s->output_failed)
@@ -550,6 +660,7 @@ void sensor_tick(struct sensor *s)
 	if (clock_ns(CLOCK_MONOTONIC) - s->last_heartbeat_mono_ns >
 	    (uint64_t)s->opts->heartbeat_s * NS)
 		heartbeat(s);
+	metrics_refresh(s);
 }
 
 void sensor_frame(struct sensor *s, int linktype, const uint8_t *frame, size_t caplen,
