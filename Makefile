@@ -23,9 +23,9 @@ SANFLAGS :=
 endif
 CC      ?= cc
 
-PKGS    := libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd
+PKGS    := libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz -lyaml -lmicrohttpd)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz -lyaml -lmicrohttpd -lsystemd)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(CI),true)
@@ -109,11 +109,6 @@ test-golden: all
 golden-update: all
 	@BUILD=$(BUILD) SHARED=$(SHARED) tests/golden/run.sh --update
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mailtap
-	install -m 0755 $(BIN) $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 deploy/catalog.json $(DESTDIR)$(PREFIX)/share/mailtap/ 2>/dev/null || true
-
 clean:
 	rm -rf build build-san
 
@@ -121,5 +116,7 @@ clean:
 # skeletons (bpf/bpf.mk), the fuzz harnesses (tests/fuzz/fuzz.mk).
 -include bpf/bpf.mk
 -include tests/fuzz/fuzz.mk
+# `make install` (PREFIX, DESTDIR): deploy/install.mk
+-include deploy/install.mk
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

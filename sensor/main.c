@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 		struct sensor_capture_stats cst = { .mode = "pcap-file" };
 		sensor_set_capture_stats(s, &cst);
 	}
+	sensor_ready(s);
 	r.s = s;
 	r.speed = o.replay_speed;
 	rc = capture_replay_files(o.read.v, o.read.n, on_frame, should_stop, &r, &cs);

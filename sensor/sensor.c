@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <systemd/sd-daemon.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,8 @@ struct sensor {
 	uint64_t reloads_ok, reloads_failed;
 	struct metrics *metrics;             /* owned; NULL = no endpoint */
 	struct metrics_server *metrics_srv;  /* owned */
+	uint64_t watchdog_ns;                /* systemd watchdog period; 0 = none */
+	uint64_t last_watchdog_mono_ns;
 	int output_failed;
 };
 
@@ -561,6 +564,7 @@ void sensor_set_reload_args(struct sensor *s, int argc, char **argv)
 
 int sensor_finish(struct sensor *s, int exit_code, bool summary)
 {
+	sd_notify(0, "STOPPING=1");
 	agg_finish(s->agg);
 	save_state(s);
 	heartbeat(s);
@@ -581,16 +585,25 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
  * working hours, --all-flows.  Kept: flows, baselines, sinks, capture.  A
  * configuration or catalog that does not load is refused as a whole.
  */
+static void reload_options(struct sensor *s);
+
 static void reload(struct sensor *s)
+{
+	if (!s->argv) {
+		fprintf(stderr, "mailtap: SIGHUP: nothing to reload\n");
+		return;
+	}
+	sd_notify(0, "RELOADING=1");
+	reload_options(s);
+	sd_notify(0, "READY=1");
+}
+
+static void reload_options(struct sensor *s)
 {
 	struct sensor_options n;
 	struct catalog *cat;
 	bool restart = false;
 
-	if (!s->argv) {
-		fprintf(stderr, "mailtap: SIGHUP: nothing to reload\n");
-		return;
-	}
 	options_defaults(&n);
 	if (options_load(&n, s->argc, s->argv) < 0) {
 		fprintf(stderr, "mailtap: SIGHUP: configuration refused; the running one stays in force\n");
@@ -660,7 +673,21 @@ void sensor_tick(struct sensor *s)
 	if (clock_ns(CLOCK_MONOTONIC) - s->last_heartbeat_mono_ns >
 	    (uint64_t)s->opts->heartbeat_s * NS)
 		heartbeat(s);
+	if (s->watchdog_ns && clock_ns(CLOCK_MONOTONIC) - s->last_watchdog_mono_ns > s->watchdog_ns / 2) {
+		sd_notify(0, "WATCHDOG=1");
+		s->last_watchdog_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	}
 	metrics_refresh(s);
+}
+
+void sensor_ready(struct sensor *s)
+{
+	uint64_t usec = 0;
+	/* under systemd (Type=notify): ready, and the watchdog period if any */
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		s->watchdog_ns = usec * 1000ull;
+	sd_notifyf(0, "READY=1\nSTATUS=capturing (%s)", s->cap.mode ? s->cap.mode : "-");
+	s->last_watchdog_mono_ns = clock_ns(CLOCK_MONOTONIC);
 }
 
 void sensor_frame(struct sensor *s, int linktype, const uint8_t *frame, size_t caplen,

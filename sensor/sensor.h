@@ -59,6 +59,10 @@ struct sensor_capture_stats {
 };
 void sensor_set_capture_stats(struct sensor *s, const struct sensor_capture_stats *cs);
 
+/* Capture is attached and outputs are open: tell systemd (Type=notify)
+ * and start its watchdog pings from sensor_tick(). */
+void sensor_ready(struct sensor *s);
+
 /* Keep main's argument vector (borrowed: it lives as long as the process)
  * so SIGHUP can build the options again: defaults, file, flags. */
 void sensor_set_reload_args(struct sensor *s, int argc, char **argv);

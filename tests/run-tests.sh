@@ -64,7 +64,7 @@ tshark) run_script tshark tests/golden/tshark-check.sh ;;
 labels) run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap" ;;
 pcaps) run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py ;;
 ident) run_script ident-vs-tshark tests/golden/ident-check.sh ;;
-redis|bpf|fuzz|scenarios) run_script "$tier" "tests/$tier/run-tier.sh" ;;
+redis|bpf|fuzz|scenarios|config|deploy|flood|live|hostile) run_script "$tier" "tests/$tier/run-tier.sh" ;;
 all)
 	run_unit
 	run_script golden tests/golden/run.sh
@@ -77,7 +77,7 @@ all)
 		[ -x "$r" ] && run_script "$(basename "$(dirname "$r")")" "$r"
 	done
 	;;
-*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|redis|bpf|fuzz|scenarios|all" >&2; exit 2 ;;
+*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|redis|bpf|fuzz|scenarios|config|deploy|flood|live|hostile|all" >&2; exit 2 ;;
 esac
 
 echo "$passed passed, $failed failed"
