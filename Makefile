@@ -118,5 +118,7 @@ clean:
 -include tests/fuzz/fuzz.mk
 # `make install` (PREFIX, DESTDIR): deploy/install.mk
 -include deploy/install.mk
+# `make bench` (never part of `make test`): tests/bench/bench.mk
+-include tests/bench/bench.mk
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

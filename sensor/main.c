@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "capture-live.h"
 #include "options.h"
 #include "sensor.h"
 
@@ -113,12 +114,6 @@ int main(int argc, char **argv)
 		options_release(&o);
 		return EXIT_USAGE;
 	}
-	if (o.interfaces.n) {
-		fprintf(stderr, "mailtap: live capture (-i) is not available in this build yet\n");
-		options_release(&o);
-		return EXIT_USAGE;
-	}
-
 	s = sensor_new(&o, &exit_code);
 	if (!s) {
 		options_release(&o);
@@ -126,6 +121,16 @@ int main(int argc, char **argv)
 	}
 	sensor_set_reload_args(s, argc, argv);
 	sensor_signals();
+	if (o.interfaces.n) {
+		/* live: runs until SIGINT/SIGTERM or an output failure; it says
+		 * ready to systemd itself once the capture is attached */
+		rc = capture_live_run(s, &o);
+		if (rc < 0)
+			exit_code = EXIT_INPUT;
+		exit_code = sensor_finish(s, exit_code, rc == 0);
+		options_release(&o);
+		return exit_code;
+	}
 	{
 		struct sensor_capture_stats cst = { .mode = "pcap-file" };
 		sensor_set_capture_stats(s, &cst);

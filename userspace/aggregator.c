@@ -29,7 +29,15 @@ struct aggregator {
 	agg_session_fn *cb;
 	void *arg;
 	struct agg_stats st;
+	/* external flows (agg_ext_*) */
+	agg_ext_final_fn *final_fn;
+	void *final_arg;
+	bool ext_no_final;        /* ending with counters in hand: no final_fn */
+	struct dns_response *dnsr;/* scratch, allocated on the first agg_ext_dns */
+	struct agg_ext_stats ext;
 };
+
+static void ext_apply(struct flow *f, const struct agg_ext_counters *c);
 
 void agg_config_default(struct agg_config *cfg)
 {
@@ -54,6 +62,16 @@ static void record_deltas(struct flow *f, struct session *s)
 static void on_flow_end(struct flow *f, enum flow_end_reason why, void *arg)
 {
 	struct aggregator *a = arg;
+	if (a->final_fn && !a->ext_no_final) {
+		struct agg_ext_counters c;
+		memset(&c, 0, sizeof(c));
+		if (a->final_fn(a->final_arg, f, &c)) {
+			ext_apply(f, &c);
+			if (c.last_ns > f->last_ns)
+				f->last_ns = c.last_ns;
+			a->ext.finals++;
+		}
+	}
 	if (a->app)
 		app_flow_flush(a->app, f);
 	struct session s = {
@@ -100,6 +118,7 @@ void agg_free(struct aggregator *a)
 		return;
 	flow_table_free(a->flows);
 	app_free(a->app);
+	free(a->dnsr);
 	free(a->frags);
 	free(a);
 }
@@ -359,4 +378,291 @@ void agg_set_catalog(struct aggregator *a, const struct catalog *cat)
 	a->cfg.catalog = cat;
 	if (a->app)
 		app_set_catalog(a->app, cat);
+}
+
+/* --- external flows (eBPF flow events) --- */
+
+/* Rebuild the history letters from the flags and counters (no packet
+ * order is known): S h A D a d F f R r. */
+static void ext_history(struct flow *f)
+{
+	const struct flow_dir *cs = &f->dir[FLOW_TOSERVER], *sc = &f->dir[FLOW_TOCLIENT];
+
+	f->hist_len = 0;
+	f->hist_seen = 0;
+	f->history[0] = '\0';
+	if (f->key.proto != IPPROTO_TCP) {
+		if (cs->payload_bytes)
+			history_add(f, FLOW_TOSERVER, H_DATA);
+		if (sc->payload_bytes)
+			history_add(f, FLOW_TOCLIENT, H_DATA);
+		return;
+	}
+	if (cs->tcp_flags & TCPF_SYN)
+		history_add(f, FLOW_TOSERVER, H_SYN);
+	if (sc->tcp_flags & TCPF_SYN)
+		history_add(f, FLOW_TOCLIENT, H_SYNACK);
+	for (int d = 0; d < 2; d++) {
+		if (f->dir[d].tcp_flags & TCPF_ACK)
+			history_add(f, d, H_ACK);
+		if (f->dir[d].payload_bytes)
+			history_add(f, d, H_DATA);
+	}
+	if (cs->fin)
+		history_add(f, FLOW_TOSERVER, H_FIN);
+	if (sc->fin)
+		history_add(f, FLOW_TOCLIENT, H_FIN);
+	if (cs->rst)
+		history_add(f, FLOW_TOSERVER, H_RST);
+	if (sc->rst)
+		history_add(f, FLOW_TOCLIENT, H_RST);
+}
+
+/* Set the flow's counters from endpoint-indexed ones (times excepted). */
+static void ext_apply(struct flow *f, const struct agg_ext_counters *c)
+{
+	bool tcp = f->key.proto == IPPROTO_TCP;
+
+	for (int e = 0; e < 2; e++) {
+		/* endpoint a's traffic goes to the server when a is the client */
+		int d = (e == 0) == (f->client_is_a != 0) ? FLOW_TOSERVER : FLOW_TOCLIENT;
+		struct flow_dir *fd = &f->dir[d];
+		fd->pkts = c->pkts[e];
+		fd->bytes = c->bytes[e];
+		fd->payload_bytes = c->payload_bytes[e];
+		if (tcp) {
+			fd->tcp_flags = c->tcp_flags[e];
+			fd->fin = !!(c->tcp_flags[e] & TCPF_FIN);
+			fd->rst = !!(c->tcp_flags[e] & TCPF_RST);
+			if (fd->rst)
+				f->closed_by_rst = 1;
+		}
+	}
+	if (c->first_ns && c->first_ns < f->first_ns)
+		f->first_ns = c->first_ns;
+	ext_history(f);
+}
+
+static bool ext_went_down(const struct flow *f, const struct agg_ext_counters *c)
+{
+	return c->pkts[0] + c->pkts[1] < f->dir[0].pkts + f->dir[1].pkts;
+}
+
+static void ext_clock(struct aggregator *a, uint64_t ts_ns)
+{
+	if (ts_ns > a->clock_ns)
+		a->clock_ns = ts_ns;
+}
+
+/* The flow for @key: found, or created (ending a previous incarnation
+ * whose counters were higher). */
+static struct flow *ext_get(struct aggregator *a, const struct flow_key *key, bool client_is_a,
+			    uint64_t first_ns, const struct agg_ext_counters *c)
+{
+	struct flow *f = flow_table_lookup(a->flows, key);
+
+	if (f && c && ext_went_down(f, c)) {
+		a->ext.reused++;
+		a->ext_no_final = true; /* the kernel entry is the new flow's */
+		flow_table_end(a->flows, f, FLOW_END_REUSED);
+		a->ext_no_final = false;
+		f = NULL;
+	}
+	if (f)
+		return f;
+	if (!first_ns)
+		first_ns = a->clock_ns;
+	f = flow_table_insert(a->flows, key,
+			      key->proto == IPPROTO_TCP ? FLOW_LIST_TCP_NEW : FLOW_LIST_OTHER, first_ns);
+	f->last_update_ns = a->clock_ns;
+	f->client_is_a = client_is_a;
+	a->ext.created++;
+	if (a->app)
+		app_flow_new(a->app, f, first_ns);
+	return f;
+}
+
+/* Set the counters and move the flow in its timeout list. */
+static bool ext_update(struct aggregator *a, struct flow *f, const struct agg_ext_counters *c)
+{
+	uint8_t old_list = f->list;
+	bool active = c->last_ns > f->last_ns;
+	enum flow_list l;
+
+	ext_apply(f, c);
+	l = f->key.proto == IPPROTO_TCP ? tcp_list(f) : FLOW_LIST_OTHER;
+	if (active || l != old_list)
+		flow_table_touch(a->flows, f, l, c->last_ns);
+	return active;
+}
+
+void agg_ext_flow(struct aggregator *a, const struct flow_key *key, bool client_is_a,
+		  const struct agg_ext_counters *c)
+{
+	struct flow *f;
+
+	a->ext.flow_events++;
+	ext_clock(a, c->last_ns);
+	f = ext_get(a, key, client_is_a, c->first_ns, c);
+	/* interim updates follow activity, as with packets */
+	if (ext_update(a, f, c) && a->cfg.interim_s &&
+	    a->clock_ns - f->last_update_ns >= (uint64_t)a->cfg.interim_s * 1000000000ull)
+		emit_update(a, f, a->clock_ns);
+}
+
+bool agg_ext_flow_end(struct aggregator *a, const struct flow_key *key, bool client_is_a,
+		      enum flow_end_reason why, const struct agg_ext_counters *final)
+{
+	struct flow *f = flow_table_lookup(a->flows, key);
+
+	if (!f && !final)
+		return false;
+	if (final) {
+		ext_clock(a, final->last_ns);
+		f = ext_get(a, key, client_is_a, final->first_ns, final);
+		ext_update(a, f, final);
+	}
+	a->ext.ends++;
+	a->ext_no_final = true; /* the caller gave the final counters */
+	flow_table_end(a->flows, f, why);
+	a->ext_no_final = false;
+	return true;
+}
+
+/* A packet as the decoder would have made it for this payload. */
+static void ext_packet(struct packet *p, const struct flow_key *key, bool sender_is_a,
+		       uint8_t tcp_flags, uint32_t seq, const uint8_t *data, size_t caplen,
+		       size_t wirelen, uint64_t ts_ns)
+{
+	memset(p, 0, sizeof(*p));
+	p->ts_ns = ts_ns;
+	p->l3 = key->a.family;
+	p->l4proto = key->proto;
+	p->flags = PKT_L4;
+	p->tcp_flags = key->proto == IPPROTO_TCP ? tcp_flags : 0;
+	p->seq = seq;
+	p->src = sender_is_a ? key->a : key->b;
+	p->dst = sender_is_a ? key->b : key->a;
+	p->sport = sender_is_a ? key->port_a : key->port_b;
+	p->dport = sender_is_a ? key->port_b : key->port_a;
+	p->vlan[0] = key->vlan[0];
+	p->vlan[1] = key->vlan[1];
+	p->vlan_count = (uint8_t)(!!key->vlan[0] + !!key->vlan[1]);
+	if (caplen > wirelen)
+		wirelen = caplen;
+	p->payload_len = (uint32_t)wirelen;
+	p->payload_caplen = (uint32_t)caplen;
+	p->payload = data;
+}
+
+void agg_ext_payload(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
+		     uint8_t tcp_flags, uint32_t seq, uint32_t seg_no, const uint8_t *data,
+		     size_t caplen, size_t wirelen, uint64_t ts_ns)
+{
+	struct packet p;
+	struct flow *f;
+	int dir;
+
+	a->ext.payloads++;
+	ext_clock(a, ts_ns);
+	f = ext_get(a, key, sender_is_a, ts_ns, NULL);
+	dir = sender_is_a == (f->client_is_a != 0) ? FLOW_TOSERVER : FLOW_TOCLIENT;
+	if (key->proto == IPPROTO_TCP && dir == FLOW_TOSERVER && seg_no == 0 &&
+	    !f->dir[FLOW_TOSERVER].isn_valid) {
+		/* the first client payload byte, as a SYN would have told */
+		f->dir[FLOW_TOSERVER].isn = seq;
+		f->dir[FLOW_TOSERVER].isn_valid = 1;
+	}
+	if (!a->app || !wirelen)
+		return;
+	ext_packet(&p, key, sender_is_a, tcp_flags, seq, data, caplen, wirelen, ts_ns);
+	app_packet(a->app, f, dir, &p);
+}
+
+int agg_ext_dns(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
+		const uint8_t *data, size_t caplen, size_t wirelen, uint64_t ts_ns,
+		agg_ext_learn_fn *learn, void *arg)
+{
+	struct cursor stream, msg;
+	int n = 0;
+
+	a->ext.dns++;
+	ext_clock(a, ts_ns);
+	if (a->app && caplen) {
+		/* a flow that lives for this call only: the sender is its server */
+		struct flow tmp;
+		struct packet p;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.key = *key;
+		tmp.client_is_a = !sender_is_a;
+		tmp.first_ns = tmp.last_ns = ts_ns;
+		tmp.app_slot = FLOW_NIL;
+		ext_packet(&p, key, sender_is_a, 0, 0, data, caplen, wirelen, ts_ns);
+		app_packet(a->app, &tmp, FLOW_TOCLIENT, &p);
+		app_flow_end(a->app, &tmp);
+	}
+	if (!learn || !a->cfg.catalog || !caplen)
+		return 0;
+	if (!a->dnsr && !(a->dnsr = malloc(sizeof(*a->dnsr))))
+		return 0;
+	cur_init(&stream, data, caplen);
+	while (cur_len(&stream)) {
+		struct catalog_match m;
+		if (key->proto == IPPROTO_TCP) {
+			if (dns_tcp_next(&stream, &msg) != DNS_OK)
+				break;
+		} else {
+			msg = stream;
+			cur_init(&stream, NULL, 0);
+		}
+		if (dns_response_parse(cur_ptr(&msg), cur_len(&msg), a->dnsr) != DNS_OK)
+			continue;
+		if (!a->dnsr->n_answers || !a->dnsr->qname[0] ||
+		    !catalog_lookup_name(a->cfg.catalog, a->dnsr->qname, CATALOG_PORT_ANY, &m))
+			continue;
+		for (unsigned i = 0; i < a->dnsr->n_answers; i++) {
+			learn(arg, &a->dnsr->answers[i].addr, a->dnsr->answers[i].ttl,
+			      a->dnsr->qname);
+			n++;
+		}
+	}
+	a->ext.learned += (uint64_t)n;
+	return n;
+}
+
+void agg_ext_tick(struct aggregator *a, uint64_t now_ns)
+{
+	ext_clock(a, now_ns);
+	flow_table_expire(a->flows, a->clock_ns);
+}
+
+void agg_ext_set_final_fn(struct aggregator *a, agg_ext_final_fn *fn, void *arg)
+{
+	a->final_fn = fn;
+	a->final_arg = arg;
+}
+
+bool agg_ext_mail_server(struct aggregator *a, const struct flow_key *key,
+			 struct net_addr *server, uint16_t *port)
+{
+	struct flow *f = flow_table_lookup(a->flows, key);
+	const struct flow_ident *id;
+
+	if (!f || !a->app || !(id = app_flow_ident(a->app, f)) || !id->has_match)
+		return false;
+	if (server)
+		*server = f->client_is_a ? f->key.b : f->key.a;
+	if (port)
+		*port = f->client_is_a ? f->key.port_b : f->key.port_a;
+	return true;
+}
+
+const struct catalog *agg_catalog(const struct aggregator *a)
+{
+	return a->cfg.catalog;
+}
+
+void agg_ext_get_stats(const struct aggregator *a, struct agg_ext_stats *out)
+{
+	*out = a->ext;
 }

@@ -79,4 +79,101 @@ void agg_set_catalog(struct aggregator *a, const struct catalog *cat);
 /* App-layer counters; false when identification is off. */
 bool agg_get_app_stats(const struct aggregator *a, struct app_stats *out);
 
+/* --- external flows: flow events from the kernel (eBPF capture) ---
+ *
+ * The eBPF front end does not see packets: the kernel counts each flow and
+ * sends flow records, the client's first payload segments and DNS answers.
+ * These calls feed them into the same flow table, app layer, interim
+ * updates, session callback (and so scoring) as agg_packet().  All times
+ * are wall-clock ns (the kernel's CLOCK_MONOTONIC plus
+ * capture_bpf_mono_to_realtime_ns()); the aggregator's clock advances with
+ * them and with agg_ext_tick(), and idle flows expire on that clock with
+ * the same timeouts as packet flows.
+ *
+ * Counters are cumulative and indexed by endpoint (as the kernel keeps
+ * them): [0] = sent by key->a, [1] = sent by key->b.  They are set, not
+ * added.  TCP history has no packet order behind it: it is rebuilt from
+ * the OR of flags per side in the canonical order S h A D a d F f R r
+ * ('A'/'a' = an ACK flag was seen, 'D'/'d' = payload bytes were seen). */
+struct agg_ext_counters {
+	uint64_t pkts[2];
+	uint64_t bytes[2];          /* frame bytes on the wire */
+	uint64_t payload_bytes[2];  /* L4 payload from the IP total length */
+	uint8_t tcp_flags[2];       /* OR of the flags each endpoint sent */
+	uint64_t first_ns, last_ns; /* wall clock */
+};
+
+/* Create or update the flow @key with cumulative counters.  @client_is_a
+ * decides the client side when the flow is created (later calls keep the
+ * side the flow has).  Counters that went down mean the 5-tuple started a
+ * new flow: the old one ends (FLOW_END_REUSED) first.  Emits an interim
+ * update when the flow's period is due. */
+void agg_ext_flow(struct aggregator *a, const struct flow_key *key, bool client_is_a,
+		  const struct agg_ext_counters *c);
+
+/* End the flow now with @why after setting @final (may be NULL: keep the
+ * counters it has).  Creates it first when unknown and @final is given
+ * (a flow whose start record was lost).  Returns false when there was no
+ * such flow and nothing to create. */
+bool agg_ext_flow_end(struct aggregator *a, const struct flow_key *key, bool client_is_a,
+		      enum flow_end_reason why, const struct agg_ext_counters *final);
+
+/* A payload segment of flow @key sent by endpoint a (@sender_is_a) or b:
+ * fed to the app layer (ClientHello reassembly, STARTTLS, cleartext
+ * protocol guess) exactly as the same segment in a packet would be.  @seq
+ * is the TCP sequence number, @seg_no the client segment number (segment
+ * 0's seq is the stream's first byte when no SYN was seen), @data holds
+ * @caplen of the segment's @wirelen payload bytes.  Counters are not
+ * touched (the kernel counts).  A flow not known yet is created with the
+ * sender as its client (the kernel sends client segments only). */
+void agg_ext_payload(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
+		     uint8_t tcp_flags, uint32_t seq, uint32_t seg_no, const uint8_t *data,
+		     size_t caplen, size_t wirelen, uint64_t ts_ns);
+
+/* Called by agg_ext_dns() for each address a DNS answer gave for a name
+ * the catalog knows (any port): the front end can watch that address. */
+typedef void agg_ext_learn_fn(void *arg, const struct net_addr *addr, uint32_t ttl_s,
+			      const char *name);
+
+/* A DNS response (UDP payload, or a TCP segment's payload with its 2-byte
+ * length framing) sent by endpoint a (@sender_is_a) or b of @key (only the
+ * protocol and the endpoints are used; no flow is created).  The app
+ * layer's DNS cache learns it as from a packet; then, when the question
+ * name is a catalog name, @learn (may be NULL) gets each answer address.
+ * Returns the number of addresses handed to @learn. */
+int agg_ext_dns(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
+		const uint8_t *data, size_t caplen, size_t wirelen, uint64_t ts_ns,
+		agg_ext_learn_fn *learn, void *arg);
+
+/* Advance the clock to @now_ns (if later) and end the flows idle past
+ * their timeout (FIN/RST linger included), as a packet at @now_ns would. */
+void agg_ext_tick(struct aggregator *a, uint64_t now_ns);
+
+/* Called for every flow about to end (before its final record), so the
+ * front end can fetch the final counters (e.g. take the flow out of the
+ * kernel map).  Return true after filling @out to have them set on the
+ * flow.  NULL (the default) turns it off. */
+typedef bool agg_ext_final_fn(void *arg, const struct flow *f, struct agg_ext_counters *out);
+void agg_ext_set_final_fn(struct aggregator *a, agg_ext_final_fn *fn, void *arg);
+
+/* The server address of flow @key when the flow is identified as a
+ * catalog (mail) endpoint; false otherwise. */
+bool agg_ext_mail_server(struct aggregator *a, const struct flow_key *key,
+			 struct net_addr *server, uint16_t *port);
+
+/* The catalog the aggregator was configured with (may be NULL). */
+const struct catalog *agg_catalog(const struct aggregator *a);
+
+struct agg_ext_stats {
+	uint64_t flow_events;   /* agg_ext_flow calls */
+	uint64_t created;       /* flows created by ext calls */
+	uint64_t ends;          /* agg_ext_flow_end calls that ended a flow */
+	uint64_t reused;        /* counters went down: old flow ended */
+	uint64_t payloads;      /* agg_ext_payload calls */
+	uint64_t dns;           /* agg_ext_dns calls */
+	uint64_t learned;       /* addresses handed to the learn callback */
+	uint64_t finals;        /* final counters taken by the final callback */
+};
+void agg_ext_get_stats(const struct aggregator *a, struct agg_ext_stats *out);
+
 #endif

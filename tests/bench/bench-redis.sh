@@ -24,8 +24,8 @@ RPID=$!
 for i in $(seq 1 50); do redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 
 SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/spool.c userspace/util-time.c"
-cc -std=gnu11 -O2 -D_GNU_SOURCE -Iuserspace $(pkg-config --cflags hiredis) -o "$T/driver" \
-	tests/redis/redis-driver.c $SRC $(pkg-config --libs hiredis) -lpthread -lm || exit 1
+cc -std=gnu11 -O2 -D_GNU_SOURCE -Iuserspace $(pkg-config --cflags hiredis jansson zlib) -o "$T/driver" \
+	tests/redis/redis-driver.c $SRC $(pkg-config --libs hiredis jansson zlib) -lpthread -lm || exit 1
 
 # a session-sized record (the demo records are ~420 bytes)
 pad=$(head -c 330 /dev/zero | tr '\0' x)
