@@ -64,6 +64,7 @@ static const struct opt_desc opts[] = {
 	{ "check-config", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "validate FILE, print the effective configuration, exit" },
 	/* -- sensor -- */
 	{ "sensor-id", 0, "sensor.id", OT_STR, O(sensor_id), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->sensor_id), "NAME", "name of this sensor in records (host name)" },
+	{ "user", 0, "sensor.user", OT_STR, O(user), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->user), "NAME", "after opening capture and outputs, run as NAME with only the capabilities still needed" },
 	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED or 0)" },
 	/* -- capture -- */
 	{ "read", 'r', "capture.read", OT_LIST, O(read), 0, 0, 0, 0, 0, "FILE", "replay a pcap/pcapng file (repeatable: one timeline)" },
@@ -425,6 +426,205 @@ static void known_keys(const char *prefix, char *buf, size_t len)
 	}
 }
 
+/* The scalar value of key @key in mapping @map, or NULL; *node gets it. */
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+/* Every key of @map must be one of @allowed (NULL-terminated). */
+static int map_keys_known(yaml_document_t *doc, yaml_node_t *map, const char *const *allowed,
+			  const char *file, const char *path)
+{
+	int rc = 0;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		const char *name = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+		bool found = false;
+		for (const char *const *a = allowed; *a; a++)
+			found |= !strcmp(*a, name);
+		if (!found) {
+			fprintf(stderr, "mailtap: %s:%zu: %s: unknown key '%s'\n", file,
+				k ? k->start_mark.line + 1 : 0, path, name);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
+/* Scalars of a scalar or a sequence node, through @fn. */
+static int for_each_scalar(yaml_document_t *doc, yaml_node_t *n, const char *where,
+			   int (*fn)(void *arg, const char *where, const char *v), void *arg)
+{
+	if (n->type == YAML_SCALAR_NODE)
+		return fn(arg, where, (const char *)n->data.scalar.value);
+	if (n->type != YAML_SEQUENCE_NODE) {
+		fprintf(stderr, "mailtap: %s: expected a value or a list\n", where);
+		return -EINVAL;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *x = yaml_document_get_node(doc, *it);
+		if (!x || x->type != YAML_SCALAR_NODE) {
+			fprintf(stderr, "mailtap: %s: list items must be single values\n", where);
+			return -EINVAL;
+		}
+		if (fn(arg, where, (const char *)x->data.scalar.value) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int add_signal(void *arg, const char *where, const char *v)
+{
+	int sig = score_signal_by_name(v);
+	if (sig < 0) {
+		fprintf(stderr, "mailtap: %s: '%s' is not a signal (bulk_download, bulk_upload, "
+			"beaconing, off_hours, new_client)\n", where, v);
+		return -EINVAL;
+	}
+	*(uint32_t *)arg |= 1u << sig;
+	return 0;
+}
+
+static int add_site_net(void *arg, const char *where, const char *v)
+{
+	struct score_site *site = arg;
+	if (site->n_nets == SCORE_SITE_NETS) {
+		fprintf(stderr, "mailtap: %s: at most %d networks per site\n", where, SCORE_SITE_NETS);
+		return -EINVAL;
+	}
+	if (net_prefix_parse(v, &site->nets[site->n_nets].net, &site->nets[site->n_nets].plen) < 0) {
+		fprintf(stderr, "mailtap: %s: '%s' is not an address or network like 10.0.0.0/8\n", where, v);
+		return -EINVAL;
+	}
+	site->n_nets++;
+	return 0;
+}
+
+/*
+ * allowlist: [{host: CIDR, provider: ID?, signals: [..]?}, ...]
+ * sites: [{name, networks: [CIDR..], work_hours, work_days, timezone}, ...]
+ */
+static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_node_t *seq,
+			   const char *path, const char *file)
+{
+	static const char *const allow_keys[] = { "host", "provider", "signals", NULL };
+	static const char *const site_keys[] = { "name", "networks", "work_hours", "work_days",
+						 "timezone", NULL };
+	bool sites = !strcmp(path, "sites");
+	int rc = 0;
+
+	if (seq->type != YAML_SEQUENCE_NODE) {
+		fprintf(stderr, "mailtap: %s:%zu: %s: expected a list of entries\n", file,
+			seq->start_mark.line + 1, path);
+		return -EINVAL;
+	}
+	if (sites)
+		o->score.n_sites = 0;
+	else
+		o->score.n_rules = 0;
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *m = yaml_document_get_node(doc, *it), *v;
+		char where[512];
+		if (!m || m->type != YAML_MAPPING_NODE) {
+			fprintf(stderr, "mailtap: %s:%zu: %s: each entry is a mapping of keys\n", file,
+				m ? m->start_mark.line + 1 : 0, path);
+			return -EINVAL;
+		}
+		snprintf(where, sizeof(where), "%s:%zu: %s", file, m->start_mark.line + 1, path);
+		if (map_keys_known(doc, m, sites ? site_keys : allow_keys, file, path) < 0) {
+			rc = -EINVAL;
+			continue;
+		}
+		if (!sites) {
+			struct score_allow_rule *r;
+			if (o->score.n_rules == SCORE_MAX_RULES) {
+				fprintf(stderr, "mailtap: %s: at most %d rules\n", where, SCORE_MAX_RULES);
+				return -EINVAL;
+			}
+			r = &o->score.rules[o->score.n_rules];
+			memset(r, 0, sizeof(*r));
+			v = map_get(doc, m, "host");
+			if (!v || v->type != YAML_SCALAR_NODE ||
+			    net_prefix_parse((const char *)v->data.scalar.value, &r->net.net, &r->net.plen) < 0) {
+				fprintf(stderr, "mailtap: %s.host: needs an address or network like 10.0.0.25 or 10.0.0.0/24\n", where);
+				rc = -EINVAL;
+				continue;
+			}
+			v = map_get(doc, m, "provider");
+			if (v && (v->type != YAML_SCALAR_NODE || v->data.scalar.length >= sizeof(r->provider))) {
+				fprintf(stderr, "mailtap: %s.provider: expected a provider id like microsoft365\n", where);
+				rc = -EINVAL;
+				continue;
+			}
+			if (v)
+				snprintf(r->provider, sizeof(r->provider), "%s", (const char *)v->data.scalar.value);
+			v = map_get(doc, m, "signals");
+			if (v && for_each_scalar(doc, v, where, add_signal, &r->signals) < 0) {
+				rc = -EINVAL;
+				continue;
+			}
+			o->score.n_rules++;
+		} else {
+			struct score_site *st;
+			if (o->score.n_sites == SCORE_MAX_SITES) {
+				fprintf(stderr, "mailtap: %s: at most %d sites\n", where, SCORE_MAX_SITES);
+				return -EINVAL;
+			}
+			st = &o->score.sites[o->score.n_sites];
+			memset(st, 0, sizeof(*st));
+			st->work_start_h = o->score.work_start_h;
+			st->work_end_h = o->score.work_end_h;
+			st->work_days = o->score.work_days;
+			snprintf(st->tz, sizeof(st->tz), "%s", o->score.tz);
+			if ((v = map_get(doc, m, "name")) && v->type == YAML_SCALAR_NODE)
+				snprintf(st->name, sizeof(st->name), "%s", (const char *)v->data.scalar.value);
+			v = map_get(doc, m, "networks");
+			if (!v || for_each_scalar(doc, v, where, add_site_net, st) < 0 || !st->n_nets) {
+				if (!v)
+					fprintf(stderr, "mailtap: %s.networks: a site needs its networks\n", where);
+				rc = -EINVAL;
+				continue;
+			}
+			if ((v = map_get(doc, m, "work_hours"))) {
+				unsigned a, b;
+				char tail;
+				if (v->type != YAML_SCALAR_NODE ||
+				    sscanf((const char *)v->data.scalar.value, "%u-%u%c", &a, &b, &tail) != 2 ||
+				    a >= b || b > 24) {
+					fprintf(stderr, "mailtap: %s.work_hours: not like 8-18 (hours 0-24, start before end)\n", where);
+					rc = -EINVAL;
+					continue;
+				}
+				st->work_start_h = (uint8_t)a;
+				st->work_end_h = (uint8_t)b;
+			}
+			if ((v = map_get(doc, m, "work_days")) &&
+			    (v->type != YAML_SCALAR_NODE ||
+			     parse_days((const char *)v->data.scalar.value, &st->work_days) < 0)) {
+				fprintf(stderr, "mailtap: %s.work_days: not like mon-fri or mon,wed,sat\n", where);
+				rc = -EINVAL;
+				continue;
+			}
+			if ((v = map_get(doc, m, "timezone"))) {
+				if (v->type != YAML_SCALAR_NODE || v->data.scalar.length >= sizeof(st->tz)) {
+					fprintf(stderr, "mailtap: %s.timezone: expected a zone name like Europe/Berlin\n", where);
+					rc = -EINVAL;
+					continue;
+				}
+				snprintf(st->tz, sizeof(st->tz), "%s", (const char *)v->data.scalar.value);
+			}
+			o->score.n_sites++;
+		}
+	}
+	return rc;
+}
+
 static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t *node,
 		     const char *path, const char *file)
 {
@@ -450,6 +650,11 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 			}
 			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "",
 				 (const char *)k->data.scalar.value);
+			if (!strcmp(sub, "allowlist") || !strcmp(sub, "sites")) {
+				if (v && yaml_structured(o, doc, v, sub, file) < 0)
+					rc = -EINVAL;
+				continue;
+			}
 			if (!by_key(sub) && !is_section(sub)) {
 				char known[1024];
 				known_keys(path, known, sizeof(known));
@@ -759,6 +964,43 @@ static void print_dest(FILE *fp, const char *v)
 		fprintf(fp, "\"%s\"", v);
 }
 
+static void print_structured(const struct sensor_options *o, FILE *fp)
+{
+	char a[NET_ADDR_STRLEN];
+	fprintf(fp, "allowlist:%s\n", o->score.n_rules ? "" : " []");
+	for (unsigned i = 0; i < o->score.n_rules; i++) {
+		const struct score_allow_rule *r = &o->score.rules[i];
+		int first = 1;
+		fprintf(fp, "  - host: \"%s/%u\"\n", net_addr_format(&r->net.net, a, sizeof(a)), r->net.plen);
+		if (r->provider[0])
+			fprintf(fp, "    provider: \"%s\"\n", r->provider);
+		fprintf(fp, "    signals: [");
+		for (int sgn = 0; sgn < SIG_COUNT; sgn++)
+			if (r->signals & (1u << sgn)) {
+				fprintf(fp, "%s%s", first ? "" : ", ", score_rules[sgn].name);
+				first = 0;
+			}
+		fprintf(fp, "]%s\n", r->signals ? "" : "   # every signal");
+	}
+	fprintf(fp, "sites:%s\n", o->score.n_sites ? "" : " []");
+	for (unsigned i = 0; i < o->score.n_sites; i++) {
+		const struct score_site *st = &o->score.sites[i];
+		static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+		int first = 1;
+		fprintf(fp, "  - name: \"%s\"\n    networks: [", st->name);
+		for (unsigned k = 0; k < st->n_nets; k++)
+			fprintf(fp, "%s\"%s/%u\"", k ? ", " : "",
+				net_addr_format(&st->nets[k].net, a, sizeof(a)), st->nets[k].plen);
+		fprintf(fp, "]\n    work_hours: \"%u-%u\"\n    work_days: \"", st->work_start_h, st->work_end_h);
+		for (int d = 0; d < 7; d++)
+			if (st->work_days & (1u << d)) {
+				fprintf(fp, "%s%s", first ? "" : ",", names[d]);
+				first = 0;
+			}
+		fprintf(fp, "\"\n    timezone: \"%s\"\n", st->tz);
+	}
+}
+
 void options_print(const struct sensor_options *o, FILE *fp)
 {
 	char prev[128] = "";
@@ -799,4 +1041,5 @@ void options_print(const struct sensor_options *o, FILE *fp)
 		}
 		fprintf(fp, "\n");
 	}
+	print_structured(o, fp);
 }

@@ -43,6 +43,7 @@ struct sensor_options {
 	char spool_dir[256];
 	char redis_password[128];      /* secret: never printed */
 	char sensor_id[64];
+	char user[64];                 /* drop to this user after start-up ("" = stay) */
 	uint32_t heartbeat_s;
 	/* scoring */
 	char state_path[256];

@@ -113,6 +113,7 @@ struct score_engine {
 	struct lru *pairs, *peers, *novelty, *counts, *hosts, *alerts;
 	uint64_t learn_end_ns;       /* 0 until the first event */
 	struct score_stats st;
+	struct { int64_t hour; long gmtoff; } site_tz[SCORE_MAX_SITES]; /* UTC offset cache */
 	double scratch[PEER_HOSTS > SCORE_HISTORY_HOURS ? PEER_HOSTS : SCORE_HISTORY_HOURS];
 	double ts_buf[SCORE_BEACON_MAX], sz_buf[SCORE_BEACON_MAX];
 	double bscratch[SCORE_BEACON_MAX];
@@ -238,6 +239,7 @@ int score_reconfigure(struct score_engine *e, const struct score_config *cfg,
 	c.max_pairs = e->cfg.max_pairs;
 	c.max_novelty = e->cfg.max_novelty;
 	e->cfg = c;
+	memset(e->site_tz, 0, sizeof(e->site_tz)); /* sites may have changed */
 	return 0;
 }
 
@@ -572,27 +574,77 @@ static void volume_reason(const struct volume_eval *v, enum score_signal sig, do
 	snprintf(r->detail, sizeof(r->detail), "%s %s in %s%s", b, dir, win, ref);
 }
 
-static bool is_work_time(const struct score_config *c, uint64_t ts_ns, struct tm *tm)
+/* The site of a host, or NULL (the config's own hours and zone). */
+static const struct score_site *site_of(const struct score_config *c, const struct net_addr *a,
+					 int *index)
 {
-	time_t t = (time_t)(ts_ns / NS);
-	localtime_r(&t, tm);
-	if (!(c->work_days & (1u << tm->tm_wday)))
-		return false;
-	return tm->tm_hour >= c->work_start_h && tm->tm_hour < c->work_end_h;
+	for (unsigned i = 0; i < c->n_sites; i++)
+		if (in_nets(c->sites[i].nets, c->sites[i].n_nets, a)) {
+			*index = (int)i;
+			return &c->sites[i];
+		}
+	return NULL;
 }
 
-static void eval_off_hours(struct score_engine *e, const struct pair *p, uint64_t ts,
-			   struct score_reason *r)
+/* Local time at a site.  The process zone is the config's (main sets TZ);
+ * another site's UTC offset is looked up once per hour of packet time by
+ * switching TZ for the call, which glibc cannot do per thread (the other
+ * threads never format local time). */
+static void site_localtime(struct score_engine *e, const struct score_site *site, int idx,
+			   uint64_t ts_ns, struct tm *tm)
+{
+	time_t t = (time_t)(ts_ns / NS);
+	int64_t hour = (int64_t)(ts_ns / NS / HOUR_S);
+
+	if (!site || !strcmp(site->tz, e->cfg.tz)) {
+		localtime_r(&t, tm);
+		return;
+	}
+	if (e->site_tz[idx].hour != hour + 1) { /* +1: 0 means "not cached" */
+		struct tm lt;
+		setenv("TZ", site->tz, 1);
+		tzset();
+		localtime_r(&t, &lt);
+		e->site_tz[idx].gmtoff = lt.tm_gmtoff;
+		e->site_tz[idx].hour = hour + 1;
+		setenv("TZ", e->cfg.tz, 1);
+		tzset();
+	}
+	t += e->site_tz[idx].gmtoff;
+	gmtime_r(&t, tm);
+}
+
+static bool is_work_time(struct score_engine *e, const struct net_addr *host, uint64_t ts_ns,
+			 struct tm *tm, const char **tz, uint8_t *from, uint8_t *to)
+{
+	const struct score_config *c = &e->cfg;
+	int idx = 0;
+	const struct score_site *site = site_of(c, host, &idx);
+	uint8_t days = site ? site->work_days : c->work_days;
+
+	*from = site ? site->work_start_h : c->work_start_h;
+	*to = site ? site->work_end_h : c->work_end_h;
+	*tz = site ? site->tz : c->tz;
+	site_localtime(e, site, idx, ts_ns, tm);
+	if (!(days & (1u << tm->tm_wday)))
+		return false;
+	return tm->tm_hour >= *from && tm->tm_hour < *to;
+}
+
+static void eval_off_hours(struct score_engine *e, const struct pair *p,
+			   const struct net_addr *host, uint64_t ts, struct score_reason *r)
 {
 	const struct score_config *c = &e->cfg;
 	struct window w;
 	struct tm tm;
 	double own, rate, v;
 	char b[32];
+	const char *tz;
+	uint8_t from, to;
 
 	memset(r, 0, sizeof(*r));
 	r->signal = SIG_OFF_HOURS;
-	if (is_work_time(c, ts, &tm))
+	if (is_work_time(e, host, ts, &tm, &tz, &from, &to))
 		return;
 	window_sum(p, ts, c->short_window_s, &w);
 	v = (double)(w.down + w.up);
@@ -613,8 +665,7 @@ static void eval_off_hours(struct score_engine *e, const struct pair *p, uint64_
 	fmt_bytes(b, sizeof(b), v);
 	snprintf(r->detail, sizeof(r->detail),
 		 "%s moved in the %u min up to %02d:%02d %s, outside working hours (%02u:00-%02u:00)",
-		 b, c->short_window_s / 60, tm.tm_hour, tm.tm_min, c->tz, c->work_start_h,
-		 c->work_end_h);
+		 b, c->short_window_s / 60, tm.tm_hour, tm.tm_min, tz, from, to);
 }
 
 static void record_conn(struct pair *p, const struct score_event *ev)
@@ -868,7 +919,7 @@ static void maybe_alert(struct score_engine *e, const struct score_event *ev,
 }
 
 static void evaluate(struct score_engine *e, const struct score_event *ev,
-		     const struct pair *p, const struct peer *peer)
+		     const struct pair *p, const struct peer *peer, uint32_t exempt)
 {
 	struct score_reason rs[SIG_COUNT];
 	struct volume_eval vd, vu;
@@ -884,12 +935,15 @@ static void evaluate(struct score_engine *e, const struct score_event *ev,
 	volume_reason(&vu, SIG_BULK_UPLOAD, (double)e->cfg.ref_floor_per_hour,
 		      &rs[SIG_BULK_UPLOAD]);
 	beacon_reason(p, &rs[SIG_BEACONING]);
-	eval_off_hours(e, p, ev->ts_ns, &rs[SIG_OFF_HOURS]);
+	eval_off_hours(e, p, ev->client, ev->ts_ns, &rs[SIG_OFF_HOURS]);
 	eval_new_client(e, ev, &rs[SIG_NEW_CLIENT]);
 
 	memset(&a, 0, sizeof(a));
 	for (int i = 0; i < SIG_COUNT; i++) {
-		double pts = e->cfg.weight[i] * rs[i].strength;
+		double pts;
+		if (exempt & (1u << i))
+			rs[i].strength = 0; /* allowlisted for this host and provider */
+		pts = e->cfg.weight[i] * rs[i].strength;
 		if (rs[i].strength <= 0)
 			continue;
 		score += pts;
@@ -952,6 +1006,7 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 	struct peer *peer;
 	bool created;
 	uint64_t ts = ev->ts_ns;
+	uint32_t exempt = 0;
 	unsigned bi;
 
 	e->st.events++;
@@ -965,6 +1020,19 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 		e->st.allowed++;
 		return;
 	}
+	for (unsigned i = 0; i < e->cfg.n_rules; i++) {
+		const struct score_allow_rule *r = &e->cfg.rules[i];
+		if (!net_addr_in_prefix(ev->client, &r->net.net, r->net.plen) ||
+		    (r->provider[0] && strcmp(r->provider, ev->provider)))
+			continue;
+		if (!r->signals) {
+			e->st.allowed++;
+			return;
+		}
+		exempt |= r->signals;
+	}
+	if (exempt)
+		e->st.exempted++;
 	if (!e->learn_end_ns)
 		e->learn_end_ns = ts + (uint64_t)e->cfg.learning_s * NS;
 
@@ -1022,7 +1090,7 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 	learn_novelty(e, ev);
 	if (ts < e->learn_end_ns)
 		return;
-	evaluate(e, ev, p, peer);
+	evaluate(e, ev, p, peer, exempt);
 }
 
 /* ------------------------------------------------------------------- state */

@@ -46,6 +46,29 @@ struct score_net {
 	unsigned plen;
 };
 
+#define SCORE_MAX_RULES 64
+#define SCORE_MAX_SITES 16
+#define SCORE_SITE_NETS 16
+
+/* An allowlist rule: hosts in @net are exempt, with @provider only when
+ * it is set, from the signals in @signals (bit per enum score_signal;
+ * 0 = every signal: the host is not scored at all). */
+struct score_allow_rule {
+	struct score_net net;
+	char provider[32];
+	uint32_t signals;
+};
+
+/* A site: internal networks that share working hours and a time zone.
+ * Hosts in no site use the config's own work_* and tz. */
+struct score_site {
+	char name[32];
+	struct score_net nets[SCORE_SITE_NETS];
+	unsigned n_nets;
+	uint8_t work_start_h, work_end_h, work_days;
+	char tz[64];
+};
+
 struct score_config {
 	uint32_t short_window_s;     /* 1800 */
 	uint32_t long_window_s;      /* 28800 */
@@ -76,6 +99,10 @@ struct score_config {
 	unsigned n_internal;               /* default RFC 1918 + ULA */
 	struct score_net allow[SCORE_MAX_NETS];
 	unsigned n_allow;
+	struct score_allow_rule rules[SCORE_MAX_RULES];
+	unsigned n_rules;
+	struct score_site sites[SCORE_MAX_SITES];
+	unsigned n_sites;
 	/* bounds */
 	uint32_t max_pairs;          /* 8192 (about 5 KiB each) */
 	uint32_t max_novelty;        /* 65536 (host,provider) and (host,ja4) entries */
@@ -131,7 +158,7 @@ struct score_alert {
 typedef void score_alert_fn(const struct score_alert *a, void *arg);
 
 struct score_stats {
-	uint64_t events, not_internal, allowed, pairs_evicted, novelty_evicted;
+	uint64_t events, not_internal, allowed, exempted, pairs_evicted, novelty_evicted;
 	uint64_t alerts, realerts, suppressed;
 	uint64_t alerts_by_kind[SIG_COUNT];
 };

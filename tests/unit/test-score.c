@@ -732,6 +732,76 @@ static void test_score__allowlisted_host_is_never_scored(void)
 	fx_end(&f);
 }
 
+/* An allowlist rule for one host, one provider and some signals: those
+ * signals do not count for that host with that provider, the rest do. */
+static void test_score__allow_rule_exempts_only_its_signals_and_provider(void)
+{
+	struct fx f;
+	struct score_config c;
+	struct net_addr h3 = org_host(3);
+	struct flow fl;
+
+	score_config_default(&c);
+	CHECK_EQ_I(net_prefix_parse("10.1.0.3", &c.rules[0].net.net, &c.rules[0].net.plen), 0);
+	snprintf(c.rules[0].provider, sizeof(c.rules[0].provider), "%s", PROVIDER);
+	c.rules[0].signals = 1u << SIG_BULK_UPLOAD;
+	c.n_rules = 1;
+	fx_start_cfg(&f, &c);
+	org_baseline(&f, T_MON, WED_1000);
+	/* a big upload by the relay-like host: exempt */
+	transfer(&f, &h3, COMMON_JA4, WED_1000, 10 * MIN_NS, 1, 900 * MB, MB);
+	CHECK_EQ_U(alerts_for(&f.log, &h3), 0);
+	CHECK(stats(&f).exempted > 0);
+	/* the same host pulling a mailbox: not exempt */
+	transfer(&f, &h3, COMMON_JA4, WED_1000 + 15 * MIN_NS, 10 * MIN_NS, 1, MB, 900 * MB);
+	CHECK(alerts_for(&f.log, &h3) >= 1);
+	/* the same host uploading to another provider: not exempt */
+	flow_init(&f, &fl, &h3, "google", SERVICE, COMMON_JA4, WED_1000 + 40 * MIN_NS);
+	flow_record(&f, &fl, WED_1000 + 40 * MIN_NS, 0, 0, false);
+	flow_record(&f, &fl, WED_1000 + 50 * MIN_NS, 900 * MB, MB, true);
+	{
+		bool google_alert = false;
+		for (size_t i = 0; i < f.log.n; i++)
+			google_alert |= !strcmp(f.log.a[i].provider, "google") &&
+					!net_addr_cmp(&f.log.a[i].host, &h3);
+		CHECK(google_alert);
+	}
+	fx_end(&f);
+}
+
+/* Working hours are judged in the host's site: 02:30 UTC is 11:30 in
+ * Tokyo, working time there, so the same night volume carries no
+ * off_hours reason for a Tokyo host. */
+static void test_score__site_time_zone_decides_off_hours(void)
+{
+	struct fx f;
+	struct score_config c;
+	struct net_addr h6 = org_host(6);
+
+	score_config_default(&c);
+	snprintf(c.sites[0].name, sizeof(c.sites[0].name), "tokyo");
+	CHECK_EQ_I(net_prefix_parse("10.1.0.6/32", &c.sites[0].nets[0].net, &c.sites[0].nets[0].plen), 0);
+	c.sites[0].n_nets = 1;
+	c.sites[0].work_start_h = 9;
+	c.sites[0].work_end_h = 18;
+	c.sites[0].work_days = 0x3e;
+	snprintf(c.sites[0].tz, sizeof(c.sites[0].tz), "Asia/Tokyo");
+	c.n_sites = 1;
+	fx_start_cfg(&f, &c);
+	org_baseline(&f, T_MON, T_WED + 2 * HOUR_NS);
+	transfer(&f, &h6, COMMON_JA4, WED_0230 - 15 * MIN_NS, 15 * MIN_NS, 1, MB, 150 * MB);
+	CHECK(f.log.n >= 1); /* still a bulk download */
+	for (size_t i = 0; i < f.log.n; i++)
+		CHECK(!has_reason(&f.log.a[i], SIG_OFF_HOURS));
+	fx_end(&f);
+	/* control: the process zone (UTC) host at the same time is off hours */
+	fx_start(&f);
+	org_baseline(&f, T_MON, T_WED + 2 * HOUR_NS);
+	transfer(&f, &h6, COMMON_JA4, WED_0230 - 15 * MIN_NS, 15 * MIN_NS, 1, MB, 150 * MB);
+	CHECK(f.log.n >= 1 && has_reason(&f.log.a[0], SIG_OFF_HOURS));
+	fx_end(&f);
+}
+
 static void test_score__non_internal_host_is_never_scored(void)
 {
 	struct fx f;
@@ -1196,6 +1266,8 @@ int main(void)
 	RUN(test_score__same_download_after_suppression_window_is_new_alert);
 	RUN(test_score__late_final_record_does_not_duplicate_alert);
 	RUN(test_score__allowlisted_host_is_never_scored);
+	RUN(test_score__allow_rule_exempts_only_its_signals_and_provider);
+	RUN(test_score__site_time_zone_decides_off_hours);
 	RUN(test_score__non_internal_host_is_never_scored);
 	RUN(test_score__non_internal_traffic_does_not_start_learning);
 	RUN(test_score__custom_internal_networks_replace_the_default);
