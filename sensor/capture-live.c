@@ -22,6 +22,7 @@
 #include "capture-bpf.h"
 #include "catalog.h"
 #include "decode.h"
+#include "util-log.h"
 
 #define NS 1000000000ull
 #define POLL_MS 200              /* longest wait for input */
@@ -487,7 +488,7 @@ static int bpf_load_prefixes(struct live *L)
 	if (!cat)
 		return 0;
 	if (catalog_foreach_prefix(cat, add_prefix_cb, &pc) < 0) {
-		fprintf(stderr, "mailtap: %s: cannot load the catalog prefixes into the kernel: %s\n",
+		log_err("%s: cannot load the catalog prefixes into the kernel: %s",
 			L->mode, strerror(pc.err ? -pc.err : ENOMEM));
 		return pc.err ? pc.err : -ENOMEM;
 	}
@@ -524,7 +525,7 @@ static void bpf_pass(struct live *L, bool final)
 	for (int i = 0; i < L->nif; i++) {
 		int r = capture_bpf_read_flows(L->bif[i].cb, on_flow_read, &L->bif[i]);
 		if (r < 0 && !L->err)
-			fprintf(stderr, "mailtap: %s: %s: reading the flow map failed: %s\n", L->mode,
+			log_err("%s: %s: reading the flow map failed: %s", L->mode,
 				L->bif[i].name, strerror(-r));
 	}
 	bpf_stats(L, st, &us);
@@ -552,7 +553,7 @@ static int bpf_open_all(struct live *L, enum capture_bpf_mode mode)
 		bi->name = L->o->interfaces.v[i];
 		bi->ifindex = (int)if_nametoindex(bi->name);
 		if (!bi->ifindex) {
-			fprintf(stderr, "mailtap: -i %s: no such interface\n", bi->name);
+			log_err("-i %s: no such interface", bi->name);
 			return -ENODEV;
 		}
 	}
@@ -562,13 +563,13 @@ static int bpf_open_all(struct live *L, enum capture_bpf_mode mode)
 		if (!bi->cb) {
 			int e = errno ? errno : EIO;
 			if (e == EPERM || e == EACCES) {
-				fprintf(stderr, "mailtap: %s: no permission to load BPF programs (run as root, "
+				log_err("%s: no permission to load BPF programs (run as root, "
 						"or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN); "
-						"or use --capture pcap\n", L->mode);
+						"or use --capture pcap", L->mode);
 				return -EPERM;
 			}
-			fprintf(stderr, "mailtap: %s: loading the BPF programs failed: %s "
-					"(kernel 5.18 or later needed); use --capture pcap instead\n",
+			log_err("%s: loading the BPF programs failed: %s "
+					"(kernel 5.18 or later needed); use --capture pcap instead",
 				L->mode, strerror(e));
 			return -EIO;
 		}
@@ -580,15 +581,15 @@ static int bpf_open_all(struct live *L, enum capture_bpf_mode mode)
 		int r = capture_bpf_attach(bi->cb, bi->ifindex, mode);
 		if (r < 0) {
 			if (r == -EBUSY)
-				fprintf(stderr, "mailtap: %s: %s: another program holds the %s hook; "
-						"remove it or use --capture pcap\n", L->mode, bi->name,
+				log_err("%s: %s: another program holds the %s hook; "
+						"remove it or use --capture pcap", L->mode, bi->name,
 					mode == CAPTURE_BPF_TC ? "TC" : "XDP");
 			else if (r == -EPERM || r == -EACCES)
-				fprintf(stderr, "mailtap: %s: %s: no permission to attach (run as root, or "
-						"with CAP_NET_ADMIN); or use --capture pcap\n", L->mode, bi->name);
+				log_err("%s: %s: no permission to attach (run as root, or "
+						"with CAP_NET_ADMIN); or use --capture pcap", L->mode, bi->name);
 			else
-				fprintf(stderr, "mailtap: %s: %s: attaching failed: %s; use --capture pcap "
-						"instead\n", L->mode, bi->name, strerror(-r));
+				log_err("%s: %s: attaching failed: %s; use --capture pcap "
+						"instead", L->mode, bi->name, strerror(-r));
 			return r == -EBUSY ? -EBUSY : (r == -EPERM || r == -EACCES) ? -EPERM : -EIO;
 		}
 	}
@@ -631,9 +632,9 @@ static void bpf_summary(struct live *L)
 	if (L->o->quiet)
 		return;
 	bpf_stats(L, st, &us);
-	fprintf(stderr, "mailtap: %s: kernel saw %llu packets (%llu in flows), %llu flows created; "
+	log_err("%s: kernel saw %llu packets (%llu in flows), %llu flows created; "
 			"%llu records (%llu lost: ring full), flow map full %llu, filter misses %llu; "
-			"%llu addresses learned\n", L->mode,
+			"%llu addresses learned", L->mode,
 		(unsigned long long)st[CAPTURE_STAT_PACKETS],
 		(unsigned long long)st[CAPTURE_STAT_FLOW_PACKETS],
 		(unsigned long long)st[CAPTURE_STAT_FLOWS_CREATED],
@@ -654,7 +655,7 @@ static int run_bpf(struct live *L, enum capture_bpf_mode mode)
 	pfd = calloc((size_t)L->nif, sizeof(*pfd));
 	L->learned.max = LEARN_MAX_BPF;
 	if (!L->bif || !L->buckets || !pfd) {
-		fprintf(stderr, "mailtap: %s: out of memory\n", L->mode);
+		log_err("%s: out of memory", L->mode);
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -668,14 +669,14 @@ static int run_bpf(struct live *L, enum capture_bpf_mode mode)
 		pfd[i].events = POLLIN;
 	}
 	if (!L->o->quiet)
-		fprintf(stderr, "mailtap: %s: capturing on %d interface(s), %zu catalog prefixes\n",
+		log_err("%s: capturing on %d interface(s), %zu catalog prefixes",
 			L->mode, L->nif, L->nprefixes);
 	started(L);
 	while (!sensor_should_stop(L->s)) {
 		uint64_t now;
 		int n = poll(pfd, (nfds_t)L->nif, POLL_MS);
 		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "mailtap: %s: poll: %s\n", L->mode, strerror(errno));
+			log_err("%s: poll: %s", L->mode, strerror(errno));
 			rc = -EIO;
 			break;
 		}
@@ -685,7 +686,7 @@ static int run_bpf(struct live *L, enum capture_bpf_mode mode)
 				continue;
 			r = capture_bpf_poll(L->bif[i].cb, 0, on_record, &L->bif[i]);
 			if (r < 0 && r != -EINTR) {
-				fprintf(stderr, "mailtap: %s: %s: ring buffer: %s\n", L->mode,
+				log_err("%s: %s: ring buffer: %s", L->mode,
 					L->bif[i].name, strerror(-r));
 				rc = -EIO;
 			}
@@ -814,11 +815,11 @@ static void pcap_filters(struct live *L)
 		if (!plain)
 			plain = pcap_filter_string(L, false);
 		if (set_filter_str(p, plain) == 0) {
-			fprintf(stderr, "mailtap: pcap: %s: filter without VLAN clause (%s)\n",
+			log_err("pcap: %s: filter without VLAN clause (%s)",
 				L->pif[i].name, pcap_geterr(p));
 			continue;
 		}
-		fprintf(stderr, "mailtap: pcap: %s: catalog filter refused (%s); capturing all TCP and UDP\n",
+		log_err("pcap: %s: catalog filter refused (%s); capturing all TCP and UDP",
 			L->pif[i].name, pcap_geterr(p));
 		set_filter_str(p, "tcp or udp or (vlan and (tcp or udp))");
 	}
@@ -881,7 +882,7 @@ static int pcap_open_one(struct live *L, struct live_pcap_if *pi)
 	pi->fd = -1;
 	pi->p = pcap_create(pi->name, errbuf);
 	if (!pi->p) {
-		fprintf(stderr, "mailtap: pcap: -i %s: %s\n", pi->name, errbuf);
+		log_err("pcap: -i %s: %s", pi->name, errbuf);
 		return -EIO;
 	}
 	pcap_set_snaplen(pi->p, L->o->snaplen ? (int)L->o->snaplen : 262144);
@@ -895,38 +896,38 @@ static int pcap_open_one(struct live *L, struct live_pcap_if *pi)
 		const char *why = pcap_geterr(pi->p);
 		switch (r) {
 		case PCAP_ERROR_NO_SUCH_DEVICE:
-			fprintf(stderr, "mailtap: -i %s: no such interface\n", pi->name);
+			log_err("-i %s: no such interface", pi->name);
 			return -ENODEV;
 		case PCAP_ERROR_PERM_DENIED:
 		case PCAP_ERROR_PROMISC_PERM_DENIED:
-			fprintf(stderr, "mailtap: pcap: -i %s: no permission to capture (run as root, or "
-					"with CAP_NET_RAW and CAP_NET_ADMIN): %s\n", pi->name, why);
+			log_err("pcap: -i %s: no permission to capture (run as root, or "
+					"with CAP_NET_RAW and CAP_NET_ADMIN): %s", pi->name, why);
 			return -EPERM;
 		case PCAP_ERROR_IFACE_NOT_UP:
-			fprintf(stderr, "mailtap: pcap: -i %s: interface is down\n", pi->name);
+			log_err("pcap: -i %s: interface is down", pi->name);
 			return -EIO;
 		default:
-			fprintf(stderr, "mailtap: pcap: -i %s: %s (%s)\n", pi->name, pcap_statustostr(r),
+			log_err("pcap: -i %s: %s (%s)", pi->name, pcap_statustostr(r),
 				why && *why ? why : "no detail");
 			return -EIO;
 		}
 	}
 	if (r > 0)
-		fprintf(stderr, "mailtap: pcap: -i %s: warning: %s (%s)\n", pi->name,
+		log_warn("pcap: -i %s: warning: %s (%s)", pi->name,
 			pcap_statustostr(r), pcap_geterr(pi->p));
 	pi->nano = pcap_get_tstamp_precision(pi->p) == PCAP_TSTAMP_PRECISION_NANO;
 	pi->linktype = pcap_datalink(pi->p);
 	if (!decode_linktype_supported(pi->linktype))
-		fprintf(stderr, "mailtap: pcap: -i %s: warning: link type %s (%d) is not decoded\n",
+		log_warn("pcap: -i %s: warning: link type %s (%d) is not decoded",
 			pi->name, pcap_datalink_val_to_name(pi->linktype) ?
 			pcap_datalink_val_to_name(pi->linktype) : "?", pi->linktype);
 	if (pcap_setnonblock(pi->p, 1, errbuf) < 0) {
-		fprintf(stderr, "mailtap: pcap: -i %s: %s\n", pi->name, errbuf);
+		log_err("pcap: -i %s: %s", pi->name, errbuf);
 		return -EIO;
 	}
 	pi->fd = pcap_get_selectable_fd(pi->p);
 	if (pi->fd < 0) {
-		fprintf(stderr, "mailtap: pcap: -i %s: no selectable descriptor\n", pi->name);
+		log_err("pcap: -i %s: no selectable descriptor", pi->name);
 		return -EIO;
 	}
 	return 0;
@@ -976,13 +977,13 @@ static int run_pcap(struct live *L)
 	}
 	pcap_filters(L);
 	if (!L->o->quiet)
-		fprintf(stderr, "mailtap: pcap: capturing on %d interface(s)\n", L->nif);
+		log_err("pcap: capturing on %d interface(s)", L->nif);
 	started(L);
 	while (!sensor_should_stop(L->s)) {
 		uint64_t now;
 		int n = poll(pfd, (nfds_t)L->nif, POLL_MS);
 		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "mailtap: pcap: poll: %s\n", strerror(errno));
+			log_err("pcap: poll: %s", strerror(errno));
 			rc = -EIO;
 			break;
 		}
@@ -992,7 +993,7 @@ static int run_pcap(struct live *L)
 			for (int round = 0; round < PCAP_DISPATCH_ROUNDS; round++) {
 				int r = pcap_dispatch(L->pif[i].p, -1, on_pcap_frame, (u_char *)&L->pif[i]);
 				if (r == PCAP_ERROR) {
-					fprintf(stderr, "mailtap: pcap: -i %s: %s\n", L->pif[i].name,
+					log_err("pcap: -i %s: %s", L->pif[i].name,
 						pcap_geterr(L->pif[i].p));
 					rc = -EIO;
 					break;
@@ -1014,7 +1015,7 @@ static int run_pcap(struct live *L)
 		pcap_pass(L);
 out:
 	if (rc == -ENOMEM)
-		fprintf(stderr, "mailtap: pcap: out of memory\n");
+		log_err("pcap: out of memory");
 	for (int i = 0; L->pif && i < L->nif; i++)
 		if (L->pif[i].p)
 			pcap_close(L->pif[i].p);
@@ -1037,7 +1038,7 @@ int capture_live_run(struct sensor *s, const struct sensor_options *o)
 	L.nif = o->interfaces.n;
 	L.mode = o->capture_mode;
 	if (L.nif <= 0) {
-		fprintf(stderr, "mailtap: live capture needs an interface (-i IFACE)\n");
+		log_err("live capture needs an interface (-i IFACE)");
 		return -EINVAL;
 	}
 	if (!strcmp(o->capture_mode, "pcap"))
@@ -1047,7 +1048,7 @@ int capture_live_run(struct sensor *s, const struct sensor_options *o)
 	else if (!strcmp(o->capture_mode, "ebpf-xdp"))
 		rc = run_bpf(&L, CAPTURE_BPF_XDP_ANY);
 	else {
-		fprintf(stderr, "mailtap: --capture %s: use ebpf-tc, ebpf-xdp or pcap\n", o->capture_mode);
+		log_err("--capture %s: use ebpf-tc, ebpf-xdp or pcap", o->capture_mode);
 		rc = -EINVAL;
 	}
 	free(L.prefixes);

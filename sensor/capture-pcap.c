@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "decode.h"
+#include "util-log.h"
 
 static pcap_t *open_one(const char *path)
 {
@@ -24,16 +25,16 @@ static pcap_t *open_one(const char *path)
 	/* libpcap's messages for these two are obscure; say it plainly */
 	fp = fopen(path, "rb");
 	if (!fp) {
-		fprintf(stderr, "mailtap: cannot read '%s': %s\n", path, strerror(errno));
+		log_err("cannot read '%s': %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "mailtap: cannot read '%s': is a directory\n", path);
+		log_err("cannot read '%s': is a directory", path);
 		fclose(fp);
 		return NULL;
 	}
 	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
-		fprintf(stderr, "mailtap: cannot read '%s': empty file\n", path);
+		log_err("cannot read '%s': empty file", path);
 		fclose(fp);
 		return NULL;
 	}
@@ -42,13 +43,13 @@ static pcap_t *open_one(const char *path)
 	if (!p) {
 		fclose(fp);
 		if (strstr(errbuf, "unknown file format"))
-			fprintf(stderr, "mailtap: cannot read '%s': not a pcap or pcapng file\n", path);
+			log_err("cannot read '%s': not a pcap or pcapng file", path);
 		else
-			fprintf(stderr, "mailtap: cannot read '%s': %s\n", path, errbuf);
+			log_err("cannot read '%s': %s", path, errbuf);
 		return NULL;
 	}
 	if (!decode_linktype_supported(pcap_datalink(p)))
-		fprintf(stderr, "mailtap: warning: '%s': link type %s (%d) is not decoded; its packets are only counted\n",
+		log_warn("warning: '%s': link type %s (%d) is not decoded; its packets are only counted",
 			path, pcap_datalink_val_to_name(pcap_datalink(p)) ?
 			pcap_datalink_val_to_name(pcap_datalink(p)) : "?", pcap_datalink(p));
 	return p;
@@ -81,12 +82,26 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 		int r;
 
 		st->files++;
+		st->cur_path = paths[i];
+		st->cur_index = i;
+		st->nfiles = npaths;
+		st->cur_pos = 0;
+		{
+			struct stat sb;
+			FILE *fp = pcap_file(p);
+			st->cur_size = fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) ?
+				       (uint64_t)sb.st_size : 0;
+		}
 		if (!decode_linktype_supported(linktype))
 			st->unsupported_linktype_files++;
 		while ((r = pcap_next_ex(p, &h, &data)) == 1) {
 			uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
 			n++;
 			st->frames++;
+			if ((n & 1023) == 0 && st->cur_size) {
+				long pos = ftell(pcap_file(p));
+				st->cur_pos = pos > 0 ? (uint64_t)pos : st->cur_pos;
+			}
 			st->bytes += h->len;
 			fn(arg, linktype, data, h->caplen, h->len, ts);
 			if (stop && stop(arg))
@@ -95,7 +110,7 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 		if (r == PCAP_ERROR && stop && stop(arg))
 			break; /* a stop request interrupted the read: not an error */
 		if (r == PCAP_ERROR) {
-			fprintf(stderr, "mailtap: '%s' breaks off after %llu packets: %s\n", paths[i],
+			log_err("'%s' breaks off after %llu packets: %s", paths[i],
 				(unsigned long long)n, pcap_geterr(p));
 			rc = -EIO;
 		}

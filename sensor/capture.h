@@ -19,6 +19,10 @@ typedef int capture_stop_fn(void *arg);
 struct capture_file_stats {
 	uint64_t files, frames, bytes;
 	uint64_t unsupported_linktype_files;
+	/* progress of the file being read (for a progress line) */
+	const char *cur_path;       /* borrowed from the caller's list */
+	int cur_index, nfiles;
+	uint64_t cur_size, cur_pos; /* bytes; size 0 for pipes */
 };
 
 /*

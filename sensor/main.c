@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "capture-live.h"
 #include "options.h"
 #include "sensor.h"
+#include "util-log.h"
 
 #ifndef MAILTAP_VERSION
 #define MAILTAP_VERSION "0.1.0"
@@ -28,6 +30,10 @@ struct replay {
 	double speed;            /* 0 = as fast as possible */
 	uint64_t first_ts_ns;    /* packet time of the first frame */
 	uint64_t start_mono_ns;  /* when it was replayed */
+	const struct capture_file_stats *cs;
+	bool progress;           /* stderr is a terminal: show a progress line */
+	uint64_t progress_mono_ns, progress_frames, progress_bytes, frames, bytes;
+	uint64_t t0_mono_ns;
 };
 
 static uint64_t mono_ns(void)
@@ -59,6 +65,37 @@ static void pace(struct replay *r, uint64_t ts_ns)
 	}
 }
 
+/* One line, rewritten in place twice a second: file, percent, rates,
+ * alerts so far. */
+static void progress(struct replay *r, bool last)
+{
+	uint64_t now = mono_ns();
+	double dt = (double)(now - r->progress_mono_ns) / 1e9;
+	const struct capture_file_stats *cs = r->cs;
+	const char *name, *slash;
+	char pct[16] = "";
+
+	if (!last && dt < 0.5)
+		return;
+	if (!cs->cur_path)
+		return;
+	slash = strrchr(cs->cur_path, '/');
+	name = slash ? slash + 1 : cs->cur_path;
+	if (cs->cur_size)
+		snprintf(pct, sizeof(pct), "%3.0f%%", 100.0 * (double)(last ? cs->cur_size : cs->cur_pos) /
+			 (double)cs->cur_size);
+	if (last)
+		dt = (double)(now - r->t0_mono_ns) / 1e9;
+	fprintf(stderr, "\r\033[K[%d/%d] %s %s  %.2f Mpkt/s  %.0f MB/s  alerts %llu%s",
+		cs->cur_index + 1, cs->nfiles, name, pct,
+		dt > 0 ? (double)(last ? r->frames : r->frames - r->progress_frames) / dt / 1e6 : 0,
+		dt > 0 ? (double)(last ? r->bytes : r->bytes - r->progress_bytes) / dt / 1e6 : 0,
+		(unsigned long long)sensor_alert_count(r->s), last ? "\n" : "");
+	r->progress_mono_ns = now;
+	r->progress_frames = r->frames;
+	r->progress_bytes = r->bytes;
+}
+
 static void on_frame(void *arg, int linktype, const uint8_t *frame, size_t caplen,
 		     size_t wirelen, uint64_t ts_ns)
 {
@@ -66,6 +103,10 @@ static void on_frame(void *arg, int linktype, const uint8_t *frame, size_t caple
 	if (r->speed > 0)
 		pace(r, ts_ns);
 	sensor_frame(r->s, linktype, frame, caplen, wirelen, ts_ns);
+	r->frames++;
+	r->bytes += wirelen;
+	if (r->progress && (r->frames & 8191) == 0)
+		progress(r, false);
 }
 
 static int should_stop(void *arg)
@@ -104,13 +145,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!o.read.n && !o.interfaces.n) {
-		fprintf(stderr, "mailtap: nothing to read: give -r FILE or -i IFACE\n"
-				"Try 'mailtap --help' for more information.\n");
+		log_err("nothing to read: give -r FILE or -i IFACE");
+		fprintf(stderr, "Try 'mailtap --help' for more information.\n");
 		options_release(&o);
 		return EXIT_USAGE;
 	}
 	if (o.read.n && o.interfaces.n) {
-		fprintf(stderr, "mailtap: -r and -i do not mix: replay files or capture live\n");
+		log_err("-r and -i do not mix: replay files or capture live");
 		options_release(&o);
 		return EXIT_USAGE;
 	}
@@ -138,7 +179,12 @@ int main(int argc, char **argv)
 	sensor_ready(s);
 	r.s = s;
 	r.speed = o.replay_speed;
+	r.cs = &cs;
+	r.progress = !o.quiet && isatty(STDERR_FILENO);
+	r.t0_mono_ns = r.progress_mono_ns = mono_ns();
 	rc = capture_replay_files(o.read.v, o.read.n, on_frame, should_stop, &r, &cs);
+	if (r.progress && r.frames)
+		progress(&r, true);
 	/* a file that could not be opened: nothing was replayed, no summary */
 	summary = !(rc == -EINVAL || rc == -ENOMEM || rc == -ENOENT);
 	if (rc < 0)

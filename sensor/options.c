@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
+#include "util-log.h"
 
 #ifndef MAILTAP_VERSION
 #define MAILTAP_VERSION "0.1.0"
@@ -63,6 +64,7 @@ static const struct opt_desc opts[] = {
 	{ "config", 'c', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "read the configuration file FILE (YAML); flags override it" },
 	{ "check-config", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "validate FILE, print the effective configuration, exit" },
 	/* -- sensor -- */
+	{ "log-level", 0, "sensor.log_level", OT_STR, O(log_level), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->log_level), "LEVEL", "error, warning, notice, info (default) or debug; under systemd, lines carry their priority" },
 	{ "sensor-id", 0, "sensor.id", OT_STR, O(sensor_id), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->sensor_id), "NAME", "name of this sensor in records (host name)" },
 	{ "user", 0, "sensor.user", OT_STR, O(user), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->user), "NAME", "after opening capture and outputs, run as NAME with only the capabilities still needed" },
 	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED or 0)" },
@@ -142,6 +144,7 @@ void options_defaults(struct sensor_options *o)
 	agg_config_default(&o->agg);
 	score_config_default(&o->score);
 	snprintf(o->capture_mode, sizeof(o->capture_mode), "ebpf-tc");
+	snprintf(o->log_level, sizeof(o->log_level), "info");
 	o->pcap_buffer_mb = 64;
 	o->snaplen = 65535;
 	o->heartbeat_s = 10;
@@ -288,7 +291,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	switch (d->type) {
 	case OT_FLAG:
 		if (bool_value(v, (bool *)(base + d->off)) < 0) {
-			fprintf(stderr, "mailtap: %s: '%s' is not true or false\n", where, v);
+			log_err("%s: '%s' is not true or false", where, v);
 			return -EINVAL;
 		}
 		return 0;
@@ -298,7 +301,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		errno = 0;
 		x = strtoull(v, &end, 10);
 		if (errno || end == v || *end || *v == '-' || x < d->min || x > d->max) {
-			fprintf(stderr, "mailtap: %s: '%s' is not a whole number from %llu to %llu\n",
+			log_err("%s: '%s' is not a whole number from %llu to %llu",
 				where, v, (unsigned long long)d->min, (unsigned long long)d->max);
 			return -EINVAL;
 		}
@@ -308,8 +311,8 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	case OT_DURATION: {
 		uint32_t x;
 		if (parse_duration(v, d->max, &x) < 0 || x < d->min) {
-			fprintf(stderr, "mailtap: %s: '%s' is not a duration like 90s, 30m, 24h or 2d "
-				"(from %llus to %llus)\n", where, v, (unsigned long long)d->min,
+			log_err("%s: '%s' is not a duration like 90s, 30m, 24h or 2d "
+				"(from %llus to %llus)", where, v, (unsigned long long)d->min,
 				(unsigned long long)d->max);
 			return -EINVAL;
 		}
@@ -319,7 +322,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	case OT_BYTES: {
 		uint64_t x;
 		if (parse_bytes(v, &x) < 0 || x < d->min || x > d->max) {
-			fprintf(stderr, "mailtap: %s: '%s' is not a size like 50MB, 2GB or 1500000\n",
+			log_err("%s: '%s' is not a size like 50MB, 2GB or 1500000",
 				where, v);
 			return -EINVAL;
 		}
@@ -332,7 +335,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		errno = 0;
 		x = strtod(v, &end);
 		if (errno || end == v || *end || !(x >= d->dmin && x <= d->dmax)) {
-			fprintf(stderr, "mailtap: %s: '%s' is not a number from %g to %g\n", where, v,
+			log_err("%s: '%s' is not a number from %g to %g", where, v,
 				d->dmin, d->dmax);
 			return -EINVAL;
 		}
@@ -341,22 +344,22 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	}
 	case OT_STR:
 		if (strlen(v) >= d->size) {
-			fprintf(stderr, "mailtap: %s: longer than %zu characters\n", where, d->size - 1);
+			log_err("%s: longer than %zu characters", where, d->size - 1);
 			return -EINVAL;
 		}
 		memcpy(base + d->off, v, strlen(v) + 1);
 		return 0;
 	case OT_CIDR_LIST:
 		if (net_prefix_parse(v, &na, &plen) < 0) {
-			fprintf(stderr, "mailtap: %s: '%s' is not an address or network like 10.0.0.0/8 "
-				"or fd00::/8\n", where, v);
+			log_err("%s: '%s' is not an address or network like 10.0.0.0/8 "
+				"or fd00::/8", where, v);
 			return -EINVAL;
 		}
 		/* fall through */
 	case OT_LIST: {
 		struct opt_list *l = (struct opt_list *)(base + d->off);
 		if (l->n == OPT_LIST_MAX) {
-			fprintf(stderr, "mailtap: %s: at most %d values\n", where, OPT_LIST_MAX);
+			log_err("%s: at most %d values", where, OPT_LIST_MAX);
 			return -EINVAL;
 		}
 		l->v[l->n] = strdup(v);
@@ -369,7 +372,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		unsigned a, b;
 		char tail;
 		if (sscanf(v, "%u-%u%c", &a, &b, &tail) != 2 || a >= b || b > 24) {
-			fprintf(stderr, "mailtap: %s: '%s' is not like 8-18 (hours 0-24, start before end)\n",
+			log_err("%s: '%s' is not like 8-18 (hours 0-24, start before end)",
 				where, v);
 			return -EINVAL;
 		}
@@ -379,7 +382,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	}
 	case OT_DAYS:
 		if (parse_days(v, &o->score.work_days) < 0) {
-			fprintf(stderr, "mailtap: %s: '%s' is not like mon-fri or mon,wed,sat\n", where, v);
+			log_err("%s: '%s' is not like mon-fri or mon,wed,sat", where, v);
 			return -EINVAL;
 		}
 		return 0;
@@ -449,7 +452,7 @@ static int map_keys_known(yaml_document_t *doc, yaml_node_t *map, const char *co
 		for (const char *const *a = allowed; *a; a++)
 			found |= !strcmp(*a, name);
 		if (!found) {
-			fprintf(stderr, "mailtap: %s:%zu: %s: unknown key '%s'\n", file,
+			log_err("%s:%zu: %s: unknown key '%s'", file,
 				k ? k->start_mark.line + 1 : 0, path, name);
 			rc = -EINVAL;
 		}
@@ -464,13 +467,13 @@ static int for_each_scalar(yaml_document_t *doc, yaml_node_t *n, const char *whe
 	if (n->type == YAML_SCALAR_NODE)
 		return fn(arg, where, (const char *)n->data.scalar.value);
 	if (n->type != YAML_SEQUENCE_NODE) {
-		fprintf(stderr, "mailtap: %s: expected a value or a list\n", where);
+		log_err("%s: expected a value or a list", where);
 		return -EINVAL;
 	}
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *x = yaml_document_get_node(doc, *it);
 		if (!x || x->type != YAML_SCALAR_NODE) {
-			fprintf(stderr, "mailtap: %s: list items must be single values\n", where);
+			log_err("%s: list items must be single values", where);
 			return -EINVAL;
 		}
 		if (fn(arg, where, (const char *)x->data.scalar.value) < 0)
@@ -483,8 +486,8 @@ static int add_signal(void *arg, const char *where, const char *v)
 {
 	int sig = score_signal_by_name(v);
 	if (sig < 0) {
-		fprintf(stderr, "mailtap: %s: '%s' is not a signal (bulk_download, bulk_upload, "
-			"beaconing, off_hours, new_client)\n", where, v);
+		log_err("%s: '%s' is not a signal (bulk_download, bulk_upload, "
+			"beaconing, off_hours, new_client)", where, v);
 		return -EINVAL;
 	}
 	*(uint32_t *)arg |= 1u << sig;
@@ -495,11 +498,11 @@ static int add_site_net(void *arg, const char *where, const char *v)
 {
 	struct score_site *site = arg;
 	if (site->n_nets == SCORE_SITE_NETS) {
-		fprintf(stderr, "mailtap: %s: at most %d networks per site\n", where, SCORE_SITE_NETS);
+		log_err("%s: at most %d networks per site", where, SCORE_SITE_NETS);
 		return -EINVAL;
 	}
 	if (net_prefix_parse(v, &site->nets[site->n_nets].net, &site->nets[site->n_nets].plen) < 0) {
-		fprintf(stderr, "mailtap: %s: '%s' is not an address or network like 10.0.0.0/8\n", where, v);
+		log_err("%s: '%s' is not an address or network like 10.0.0.0/8", where, v);
 		return -EINVAL;
 	}
 	site->n_nets++;
@@ -520,7 +523,7 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 	int rc = 0;
 
 	if (seq->type != YAML_SEQUENCE_NODE) {
-		fprintf(stderr, "mailtap: %s:%zu: %s: expected a list of entries\n", file,
+		log_err("%s:%zu: %s: expected a list of entries", file,
 			seq->start_mark.line + 1, path);
 		return -EINVAL;
 	}
@@ -532,7 +535,7 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 		yaml_node_t *m = yaml_document_get_node(doc, *it), *v;
 		char where[512];
 		if (!m || m->type != YAML_MAPPING_NODE) {
-			fprintf(stderr, "mailtap: %s:%zu: %s: each entry is a mapping of keys\n", file,
+			log_err("%s:%zu: %s: each entry is a mapping of keys", file,
 				m ? m->start_mark.line + 1 : 0, path);
 			return -EINVAL;
 		}
@@ -544,7 +547,7 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 		if (!sites) {
 			struct score_allow_rule *r;
 			if (o->score.n_rules == SCORE_MAX_RULES) {
-				fprintf(stderr, "mailtap: %s: at most %d rules\n", where, SCORE_MAX_RULES);
+				log_err("%s: at most %d rules", where, SCORE_MAX_RULES);
 				return -EINVAL;
 			}
 			r = &o->score.rules[o->score.n_rules];
@@ -552,13 +555,13 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 			v = map_get(doc, m, "host");
 			if (!v || v->type != YAML_SCALAR_NODE ||
 			    net_prefix_parse((const char *)v->data.scalar.value, &r->net.net, &r->net.plen) < 0) {
-				fprintf(stderr, "mailtap: %s.host: needs an address or network like 10.0.0.25 or 10.0.0.0/24\n", where);
+				log_err("%s.host: needs an address or network like 10.0.0.25 or 10.0.0.0/24", where);
 				rc = -EINVAL;
 				continue;
 			}
 			v = map_get(doc, m, "provider");
 			if (v && (v->type != YAML_SCALAR_NODE || v->data.scalar.length >= sizeof(r->provider))) {
-				fprintf(stderr, "mailtap: %s.provider: expected a provider id like microsoft365\n", where);
+				log_err("%s.provider: expected a provider id like microsoft365", where);
 				rc = -EINVAL;
 				continue;
 			}
@@ -573,7 +576,7 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 		} else {
 			struct score_site *st;
 			if (o->score.n_sites == SCORE_MAX_SITES) {
-				fprintf(stderr, "mailtap: %s: at most %d sites\n", where, SCORE_MAX_SITES);
+				log_err("%s: at most %d sites", where, SCORE_MAX_SITES);
 				return -EINVAL;
 			}
 			st = &o->score.sites[o->score.n_sites];
@@ -587,7 +590,7 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 			v = map_get(doc, m, "networks");
 			if (!v || for_each_scalar(doc, v, where, add_site_net, st) < 0 || !st->n_nets) {
 				if (!v)
-					fprintf(stderr, "mailtap: %s.networks: a site needs its networks\n", where);
+					log_err("%s.networks: a site needs its networks", where);
 				rc = -EINVAL;
 				continue;
 			}
@@ -597,7 +600,7 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 				if (v->type != YAML_SCALAR_NODE ||
 				    sscanf((const char *)v->data.scalar.value, "%u-%u%c", &a, &b, &tail) != 2 ||
 				    a >= b || b > 24) {
-					fprintf(stderr, "mailtap: %s.work_hours: not like 8-18 (hours 0-24, start before end)\n", where);
+					log_err("%s.work_hours: not like 8-18 (hours 0-24, start before end)", where);
 					rc = -EINVAL;
 					continue;
 				}
@@ -607,13 +610,13 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 			if ((v = map_get(doc, m, "work_days")) &&
 			    (v->type != YAML_SCALAR_NODE ||
 			     parse_days((const char *)v->data.scalar.value, &st->work_days) < 0)) {
-				fprintf(stderr, "mailtap: %s.work_days: not like mon-fri or mon,wed,sat\n", where);
+				log_err("%s.work_days: not like mon-fri or mon,wed,sat", where);
 				rc = -EINVAL;
 				continue;
 			}
 			if ((v = map_get(doc, m, "timezone"))) {
 				if (v->type != YAML_SCALAR_NODE || v->data.scalar.length >= sizeof(st->tz)) {
-					fprintf(stderr, "mailtap: %s.timezone: expected a zone name like Europe/Berlin\n", where);
+					log_err("%s.timezone: expected a zone name like Europe/Berlin", where);
 					rc = -EINVAL;
 					continue;
 				}
@@ -635,7 +638,7 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 		 path[0] ? path : "(top)");
 	if (node->type == YAML_MAPPING_NODE) {
 		if (path[0] && !is_section(path)) {
-			fprintf(stderr, "mailtap: %s: expected a single value, not a mapping\n", where);
+			log_err("%s: expected a single value, not a mapping", where);
 			return -EINVAL;
 		}
 		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
@@ -644,7 +647,7 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 			yaml_node_t *v = yaml_document_get_node(doc, p->value);
 			char sub[256];
 			if (!k || k->type != YAML_SCALAR_NODE) {
-				fprintf(stderr, "mailtap: %s: keys must be plain names\n", where);
+				log_err("%s: keys must be plain names", where);
 				rc = -EINVAL;
 				continue;
 			}
@@ -658,7 +661,7 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 			if (!by_key(sub) && !is_section(sub)) {
 				char known[1024];
 				known_keys(path, known, sizeof(known));
-				fprintf(stderr, "mailtap: %s:%zu: unknown key '%s' (known here: %s)\n", file,
+				log_err("%s:%zu: unknown key '%s' (known here: %s)", file,
 					k->start_mark.line + 1, sub, known);
 				rc = -EINVAL;
 				continue;
@@ -671,13 +674,13 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 	{
 		const struct opt_desc *d = by_key(path);
 		if (!d) {
-			fprintf(stderr, "mailtap: %s: a section, expected a mapping of keys\n", where);
+			log_err("%s: a section, expected a mapping of keys", where);
 			return -EINVAL;
 		}
 		if (node->type == YAML_SEQUENCE_NODE) {
 			struct opt_list *l;
 			if (!is_list(d)) {
-				fprintf(stderr, "mailtap: %s: expected a single value, not a list\n", where);
+				log_err("%s: expected a single value, not a list", where);
 				return -EINVAL;
 			}
 			l = (struct opt_list *)((char *)o + d->off);
@@ -686,7 +689,7 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 			     it < node->data.sequence.items.top; it++) {
 				yaml_node_t *x = yaml_document_get_node(doc, *it);
 				if (!x || x->type != YAML_SCALAR_NODE) {
-					fprintf(stderr, "mailtap: %s: list items must be single values\n", where);
+					log_err("%s: list items must be single values", where);
 					return -EINVAL;
 				}
 				snprintf(where, sizeof(where), "%s:%zu: %s", file, x->start_mark.line + 1, path);
@@ -712,13 +715,13 @@ static int load_yaml(struct sensor_options *o, const char *file)
 	int rc = 0;
 
 	if (!fp) {
-		fprintf(stderr, "mailtap: cannot read configuration '%s': %s\n", file, strerror(errno));
+		log_err("cannot read configuration '%s': %s", file, strerror(errno));
 		return -EINVAL;
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, fp);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "mailtap: %s:%zu:%zu: not valid YAML: %s\n", file,
+		log_err("%s:%zu:%zu: not valid YAML: %s", file,
 			parser.problem_mark.line + 1, parser.problem_mark.column + 1,
 			parser.problem ? parser.problem : "parse error");
 		yaml_parser_delete(&parser);
@@ -728,7 +731,7 @@ static int load_yaml(struct sensor_options *o, const char *file)
 	root = yaml_document_get_root_node(&doc);
 	if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
 		if (root->type != YAML_MAPPING_NODE) {
-			fprintf(stderr, "mailtap: %s:%zu: the configuration must be a mapping of sections\n",
+			log_err("%s:%zu: the configuration must be a mapping of sections",
 				file, root->start_mark.line + 1);
 			rc = -EINVAL;
 		} else {
@@ -865,16 +868,22 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 			rc = -EINVAL;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mailtap: unexpected argument '%s' (input files go after -r)\n", argv[optind]);
+		log_err("unexpected argument '%s' (input files go after -r)", argv[optind]);
 		rc = -EINVAL;
 	}
 	if (rc < 0)
 		return rc;
 
 	/* derived settings */
+	if (log_level_parse(o->log_level) < 0) {
+		log_err("sensor.log_level / --log-level: '%s' is not error, warning, notice, info or debug",
+			o->log_level);
+		return -EINVAL;
+	}
+	log_set_level(log_level_parse(o->log_level));
 	if (strcmp(o->capture_mode, "ebpf-tc") && strcmp(o->capture_mode, "ebpf-xdp") &&
 	    strcmp(o->capture_mode, "pcap")) {
-		fprintf(stderr, "mailtap: capture.mode / --capture: '%s' is not ebpf-tc, ebpf-xdp or pcap\n",
+		log_err("capture.mode / --capture: '%s' is not ebpf-tc, ebpf-xdp or pcap",
 			o->capture_mode);
 		return -EINVAL;
 	}
@@ -882,24 +891,24 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 		o->score.n_internal = 0;
 		for (int i = 0; i < o->internal.n; i++)
 			if (score_config_add_internal(&o->score, o->internal.v[i]) < 0) {
-				fprintf(stderr, "mailtap: networks.internal: at most %d networks\n", SCORE_MAX_NETS);
+				log_err("networks.internal: at most %d networks", SCORE_MAX_NETS);
 				return -EINVAL;
 			}
 	}
 	o->score.n_allow = 0;
 	for (int i = 0; i < o->allow.n; i++)
 		if (score_config_add_allow(&o->score, o->allow.v[i]) < 0) {
-			fprintf(stderr, "mailtap: networks.allow: at most %d entries\n", SCORE_MAX_NETS);
+			log_err("networks.allow: at most %d entries", SCORE_MAX_NETS);
 			return -EINVAL;
 		}
 	if (o->score.short_window_s > o->score.long_window_s) {
-		fprintf(stderr, "mailtap: scoring.short_window must not be longer than scoring.long_window\n");
+		log_err("scoring.short_window must not be longer than scoring.long_window");
 		return -EINVAL;
 	}
 	if (o->score.beacon_low >= o->score.beacon_high || o->score.ratio_low >= o->score.ratio_high ||
 	    o->score.ratio_low_long >= o->score.ratio_high_long) {
-		fprintf(stderr, "mailtap: scoring: each low bound must be below its high bound "
-			"(beacon.low/high, ratios.short_low/short_high, ratios.long_low/long_high)\n");
+		log_err("scoring: each low bound must be below its high bound "
+			"(beacon.low/high, ratios.short_low/short_high, ratios.long_low/long_high)");
 		return -EINVAL;
 	}
 	o->agg.app.keep_unclassified = o->all_flows;

@@ -27,6 +27,7 @@ struct sensor_options {
 	const char *config_path;       /* --config / --check-config, or NULL */
 	bool check_only;               /* --check-config: validate, print, exit */
 	bool help, version, quiet;
+	char log_level[16];            /* error, warning, notice, info, debug */
 	/* capture */
 	struct opt_list read;          /* -r files */
 	struct opt_list interfaces;    /* -i interfaces (live) */

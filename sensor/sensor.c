@@ -24,6 +24,7 @@
 #include "output-json.h"
 #include "output.h"
 #include "score.h"
+#include "util-log.h"
 
 #ifndef MAILTAP_VERSION
 #define MAILTAP_VERSION "0.1.0"
@@ -110,6 +111,8 @@ static void print_stats(struct sensor *s)
 	const struct decode_stats *d = &s->dstats;
 	typedef unsigned long long ull;
 
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
 	agg_get_stats(s->agg, &as, &fs);
 	fprintf(stderr,
 		"mailtap: read %llu packets, %llu bytes on the wire (%s)\n"
@@ -162,7 +165,7 @@ static void write_all(struct sensor *s, struct out_sink **sinks, int n, const ch
 {
 	for (int i = 0; i < n; i++) {
 		if (out_sink_write(sinks[i], id, line, len) < 0) {
-			fprintf(stderr, "mailtap: --%s %s: write failed: %s\n", what,
+			log_err("--%s %s: write failed: %s", what,
 				out_sink_dest(sinks[i]), strerror(errno));
 			s->output_failed = 1;
 		}
@@ -199,7 +202,7 @@ static void save_state(struct sensor *s)
 	char err[512];
 	const char *path = s->opts->state_path;
 	if (path[0] && score_state_save(s->score, path, err, sizeof(err)) < 0)
-		fprintf(stderr, "mailtap: --state: %s\n", err);
+		log_err("--state: %s", err);
 }
 
 /* Hand a mail session record to the scoring engine. */
@@ -357,12 +360,12 @@ static int metrics_setup(struct sensor *s, const char *listen)
 	char *end;
 
 	if (!colon) {
-		fprintf(stderr, "mailtap: metrics.listen: '%s' is not ADDRESS:PORT\n", listen);
+		log_err("metrics.listen: '%s' is not ADDRESS:PORT", listen);
 		return -EINVAL;
 	}
 	port = strtoul(colon + 1, &end, 10);
 	if (*end || port > 65535 || end == colon + 1) {
-		fprintf(stderr, "mailtap: metrics.listen: '%s' has no valid port\n", listen);
+		log_err("metrics.listen: '%s' has no valid port", listen);
 		return -EINVAL;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
@@ -373,18 +376,18 @@ static int metrics_setup(struct sensor *s, const char *listen)
 	s->metrics = metrics_new();
 	if (!s->metrics || metrics_add_mailtap_families(s->metrics) < 0 ||
 	    metrics_build_info(s->metrics, MAILTAP_VERSION) < 0) {
-		fprintf(stderr, "mailtap: metrics: cannot set up the registry\n");
+		log_err("metrics: cannot set up the registry");
 		return -ENOMEM;
 	}
 	metrics_set_u64(s->metrics, "mailtap_start_time_seconds", none, clock_ns(CLOCK_REALTIME) / NS);
 	s->metrics_srv = metrics_server_start(s->metrics, host[0] ? host : "127.0.0.1",
 					      (uint16_t)port, err, sizeof(err));
 	if (!s->metrics_srv) {
-		fprintf(stderr, "mailtap: metrics: %s\n", err);
+		log_err("metrics: %s", err);
 		return -EINVAL;
 	}
 	if (!port)
-		fprintf(stderr, "mailtap: metrics on http://%s:%u/metrics\n", host[0] ? host : "127.0.0.1",
+		log_notice("metrics on http://%s:%u/metrics", host[0] ? host : "127.0.0.1",
 			metrics_server_port(s->metrics_srv));
 	return 0;
 }
@@ -424,7 +427,7 @@ static struct catalog *load_catalogs(const struct sensor_options *o)
 	struct catalog *cat = catalog_new();
 
 	if (!cat) {
-		fprintf(stderr, "mailtap: out of memory\n");
+		log_err("out of memory");
 		return NULL;
 	}
 	if (!o->catalogs.n) {
@@ -437,7 +440,7 @@ static struct catalog *load_catalogs(const struct sensor_options *o)
 			goto bad;
 	return cat;
 bad:
-	fprintf(stderr, "mailtap: catalog: %s\n", err);
+	log_err("catalog: %s", err);
 	catalog_free(cat);
 	return NULL;
 }
@@ -450,12 +453,12 @@ static int close_sinks(struct sensor *s)
 	int rc = 0;
 	for (int i = 0; i < s->nsessions; i++)
 		if (out_sink_close(s->sessions[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "mailtap: --sessions: %s\n", err);
+			log_err("--sessions: %s", err);
 			rc = -EIO;
 		}
 	for (int i = 0; i < s->nalerts; i++)
 		if (out_sink_close(s->alerts[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "mailtap: --alerts: %s\n", err);
+			log_err("--alerts: %s", err);
 			rc = -EIO;
 		}
 	s->nsessions = s->nalerts = 0;
@@ -473,7 +476,7 @@ static int open_sinks(struct sensor *s, const struct opt_list *dests, const char
 		};
 		sinks[i] = out_sink_open(dests->v[i], &oc, err, sizeof(err));
 		if (!sinks[i]) {
-			fprintf(stderr, "mailtap: --%s: %s\n", kind, err);
+			log_err("--%s: %s", kind, err);
 			return -EINVAL;
 		}
 		(*n)++;
@@ -502,7 +505,7 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 
 	*exit_code = EXIT_USAGE;
 	if (!s) {
-		fprintf(stderr, "mailtap: out of memory\n");
+		log_err("out of memory");
 		return NULL;
 	}
 	s->opts = o;
@@ -520,13 +523,13 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 		goto fail;
 	s->score = score_new(&o->score, o->seed, on_alert, s);
 	if (!s->score) {
-		fprintf(stderr, "mailtap: cannot set up scoring: %s\n", strerror(errno));
+		log_err("cannot set up scoring: %s", strerror(errno));
 		goto fail;
 	}
 	if (o->state_path[0]) {
 		rc = score_state_load(s->score, o->state_path, err, sizeof(err));
 		if (rc < 0 && rc != -ENOENT)
-			fprintf(stderr, "mailtap: --state: %s; starting with empty baselines\n", err);
+			log_err("--state: %s; starting with empty baselines", err);
 	}
 	if (open_sinks(s, &o->alerts, "alerts", s->alerts, &s->nalerts) < 0 ||
 	    open_sinks(s, &o->sessions, "sessions", s->sessions, &s->nsessions) < 0) {
@@ -537,7 +540,7 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 	acfg.catalog = s->catalog;
 	s->agg = agg_new(&acfg, on_session, s);
 	if (!s->agg) {
-		fprintf(stderr, "mailtap: cannot allocate the flow table (%u flows): %s\n",
+		log_err("cannot allocate the flow table (%u flows): %s",
 			acfg.flow.max_flows, strerror(errno));
 		goto fail_sinks;
 	}
@@ -590,7 +593,7 @@ static void reload_options(struct sensor *s);
 static void reload(struct sensor *s)
 {
 	if (!s->argv) {
-		fprintf(stderr, "mailtap: SIGHUP: nothing to reload\n");
+		log_err("SIGHUP: nothing to reload");
 		return;
 	}
 	sd_notify(0, "RELOADING=1");
@@ -606,20 +609,20 @@ static void reload_options(struct sensor *s)
 
 	options_defaults(&n);
 	if (options_load(&n, s->argc, s->argv) < 0) {
-		fprintf(stderr, "mailtap: SIGHUP: configuration refused; the running one stays in force\n");
+		log_err("SIGHUP: configuration refused; the running one stays in force");
 		options_release(&n);
 		s->reloads_failed++;
 		return;
 	}
 	cat = load_catalogs(&n);
 	if (!cat) {
-		fprintf(stderr, "mailtap: SIGHUP: catalog refused; the running one stays in force\n");
+		log_err("SIGHUP: catalog refused; the running one stays in force");
 		options_release(&n);
 		s->reloads_failed++;
 		return;
 	}
 	if (score_reconfigure(s->score, &n.score, &restart) < 0) {
-		fprintf(stderr, "mailtap: SIGHUP: scoring windows refused; the running configuration stays in force\n");
+		log_err("SIGHUP: scoring windows refused; the running configuration stays in force");
 		catalog_free(cat);
 		options_release(&n);
 		s->reloads_failed++;
@@ -639,11 +642,16 @@ static void reload_options(struct sensor *s)
 	s->have_reload_opts = true;
 	s->opts = &s->reload_opts;
 	s->reloads_ok++;
-	fprintf(stderr, "mailtap: SIGHUP: configuration and catalog reloaded%s\n",
+	log_notice("SIGHUP: configuration and catalog reloaded%s",
 		restart ? " (table sizes need a restart to change)" : "");
 }
 
 /* -------------------------------------------------------------- feed */
+
+uint64_t sensor_alert_count(const struct sensor *s)
+{
+	return s->alert_records;
+}
 
 struct aggregator *sensor_agg(struct sensor *s)
 {

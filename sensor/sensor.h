@@ -46,6 +46,9 @@ struct aggregator *sensor_agg(struct sensor *s);
  * frames or every poll timeout. */
 void sensor_tick(struct sensor *s);
 
+/* Alert records written so far. */
+uint64_t sensor_alert_count(const struct sensor *s);
+
 /* Non-zero once SIGINT/SIGTERM arrived or an output failed. */
 int sensor_should_stop(const struct sensor *s);
 
