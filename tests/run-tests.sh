@@ -64,6 +64,8 @@ tshark) run_script tshark tests/golden/tshark-check.sh ;;
 labels) run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap" ;;
 pcaps) run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py ;;
 ident) run_script ident-vs-tshark tests/golden/ident-check.sh ;;
+dns) run_script dns-vs-tshark tests/golden/dns-check.sh ;;
+cid) run_script community-id tests/golden/cid-check.sh ;;
 redis|bpf|fuzz|scenarios|config|deploy|flood|live|hostile) run_script "$tier" "tests/$tier/run-tier.sh" ;;
 all)
 	run_unit
@@ -72,12 +74,14 @@ all)
 	run_script labels /usr/bin/python3 tests/golden/labels_check.py "$BUILD/mailtap"
 	run_script pcaps-vs-tshark /usr/bin/python3 pcaps/gen/check.py
 	run_script ident-vs-tshark tests/golden/ident-check.sh
+	run_script dns-vs-tshark tests/golden/dns-check.sh
+	run_script community-id tests/golden/cid-check.sh
 	# tiers that bring their own runner (each prints "#summary P F")
 	for r in tests/*/run-tier.sh; do
 		[ -x "$r" ] && run_script "$(basename "$(dirname "$r")")" "$r"
 	done
 	;;
-*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|redis|bpf|fuzz|scenarios|config|deploy|flood|live|hostile|all" >&2; exit 2 ;;
+*) echo "usage: $0 unit|golden|tshark|labels|pcaps|ident|dns|cid|redis|bpf|fuzz|scenarios|config|deploy|flood|live|hostile|all" >&2; exit 2 ;;
 esac
 
 echo "$passed passed, $failed failed"
