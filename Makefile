@@ -23,9 +23,9 @@ SANFLAGS :=
 endif
 CC      ?= cc
 
-PKGS    := libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd libsystemd
+PKGS    := libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd libsystemd libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz -lyaml -lmicrohttpd -lsystemd)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz -lyaml -lmicrohttpd -lsystemd -lcap)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(CI),true)

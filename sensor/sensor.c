@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "output-json.h"
 #include "output.h"
+#include "privdrop.h"
 #include "score.h"
 #include "util-log.h"
 
@@ -66,6 +67,7 @@ struct sensor {
 	uint64_t watchdog_ns;                /* systemd watchdog period; 0 = none */
 	uint64_t last_watchdog_mono_ns;
 	int output_failed;
+	int fatal;                           /* a start-up step failed: stop, exit 2 */
 };
 
 static void on_signal(int sig)
@@ -576,6 +578,8 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
 		print_stats(s);
 	if (close_sinks(s) < 0 || s->output_failed)
 		exit_code = EXIT_OUTPUT;
+	if (s->fatal)
+		exit_code = EXIT_USAGE;
 	sensor_free(s);
 	return exit_code;
 }
@@ -660,7 +664,7 @@ struct aggregator *sensor_agg(struct sensor *s)
 
 int sensor_should_stop(const struct sensor *s)
 {
-	return stop_requested || s->output_failed;
+	return stop_requested || s->output_failed || s->fatal;
 }
 
 void sensor_set_capture_stats(struct sensor *s, const struct sensor_capture_stats *cs)
@@ -691,6 +695,19 @@ void sensor_tick(struct sensor *s)
 void sensor_ready(struct sensor *s)
 {
 	uint64_t usec = 0;
+	char msg[256] = "";
+	/* everything privileged is done (capture open, BPF attached, outputs
+	 * open): become --user with only what the capture mode still needs */
+	enum privdrop_need need = s->cap.mode && !strncmp(s->cap.mode, "ebpf", 4) ?
+				  PRIVDROP_NEED_BPF : PRIVDROP_NEED_NONE;
+
+	if (privdrop_apply(s->opts->user, need, msg, sizeof(msg)) < 0) {
+		log_err("--user: %s", msg);
+		s->fatal = 1;
+		return;
+	}
+	if (msg[0])
+		log_notice("%s", msg);
 	/* under systemd (Type=notify): ready, and the watchdog period if any */
 	if (sd_watchdog_enabled(0, &usec) > 0)
 		s->watchdog_ns = usec * 1000ull;
