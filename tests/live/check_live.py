@@ -23,7 +23,9 @@ answer).  Checked, one "ok"/"FAIL" line each:
              bytes are headers of the extra packets, 54 to 94 bytes each
              (TC counts a GSO super-packet as gso_segs packets plus their
              headers; tcpdump records it as one frame)
-  app-bytes  server->client payload within [FILESIZE, FILESIZE + 16 KiB]
+  app-bytes  server->client payload within [FILESIZE, FILESIZE + 64 KiB]: TLS
+             records add ~1-2 %, and retransmissions on a loaded host add
+             more (they count as payload on the wire, as in Zeek)
              (TLS handshake and record overhead), client->server within
              [200, 4 KiB] (ClientHello, Finished, one HTTP request)
   end        end_reason "fin" (both FINs, then the 5 s close linger ran out
@@ -118,8 +120,8 @@ def main():
     why = []
     for r in live:
         sc, cs = r["payload_bytes_toclient"], r["payload_bytes_toserver"]
-        if not (fsize <= sc <= fsize + 16384):
-            why.append(f"{r['src_port']} toclient {sc} not in [{fsize}, {fsize + 16384}]")
+        if not (fsize <= sc <= fsize + 65536):
+            why.append(f"{r['src_port']} toclient {sc} not in [{fsize}, {fsize + 65536}]")
         if not (200 <= cs <= 4096):
             why.append(f"{r['src_port']} toserver {cs} not in [200, 4096]")
     if not live:
