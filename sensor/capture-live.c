@@ -669,7 +669,7 @@ static int run_bpf(struct live *L, enum capture_bpf_mode mode)
 		pfd[i].events = POLLIN;
 	}
 	if (!L->o->quiet)
-		log_err("%s: capturing on %d interface(s), %zu catalog prefixes",
+		log_notice("%s: capturing on %d interface(s), %zu catalog prefixes",
 			L->mode, L->nif, L->nprefixes);
 	started(L);
 	while (!sensor_should_stop(L->s)) {
@@ -977,7 +977,7 @@ static int run_pcap(struct live *L)
 	}
 	pcap_filters(L);
 	if (!L->o->quiet)
-		log_err("pcap: capturing on %d interface(s)", L->nif);
+		log_notice("pcap: capturing on %d interface(s)", L->nif);
 	started(L);
 	while (!sensor_should_stop(L->s)) {
 		uint64_t now;

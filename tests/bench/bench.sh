@@ -179,6 +179,7 @@ if [ -f tests/bench/bench-bpf.c ] && [ -f bpf/bpf.mk ]; then
 	say '```'
 fi
 
+[ "$(id -u)" = 0 ] && [ -x tests/bench/bench-live-cpu.sh ] && { echo "bench: tests/bench/bench-live-cpu.sh (results in $OUT/live-cpu.md)" >&2; BUILD="$BUILD" tests/bench/bench-live-cpu.sh $([ $UPDATE_DOC -eq 1 ] && echo --update-doc) >/dev/null; }
 if [ $UPDATE_DOC -eq 1 ] && [ -f docs/performance.md ]; then
 	$PY - docs/performance.md "$RES" <<'PYEOF'
 import sys

@@ -204,6 +204,58 @@ run_mode() { # run_mode MODE IFACE...
 	"$PY" tests/live/check_live.py "$mode" "$d/live.jsonl" "$d/ref.jsonl" $FILE_SIZE "${drops:-0}"
 }
 
+# SIGHUP under a running live capture: the catalog and the allowlist
+# change without restarting the capture, a broken file is refused.
+run_reload() {
+	local d="$TMP/reload" mpid i n
+	mkdir -p "$d"
+	write_cfg() { # write_cfg CATALOG [ALLOW]
+		printf 'sensor:\n  id: live-reload\ncatalog:\n  files: [%s]\nnetworks:\n  internal: [198.18.0.0/24]\n  allow: [%s]\n' "$1" "${2:-}" >"$d/cfg.yaml"
+	}
+	hup_and_wait() { # hup_and_wait PATTERN COUNT
+		# the sensor itself, not the timeout(1) wrapper in front of it
+		pkill -HUP -f -- "--config $d/cfg.yaml"
+		for i in $(seq 50); do
+			[ "$(grep -c "$1" "$d/err")" -ge "$2" ] && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	fetch() { # fetch NAME
+		ip netns exec "$NSC" timeout 10 curl -sk --max-time 8 \
+			--resolve outlook.office365.com:443:198.18.0.2 -o "$d/$1" https://outlook.office365.com/data.bin
+	}
+	write_cfg tests/live/data/catalog.json
+	ip netns exec "$NST" timeout 90 "$MT" -i tc0 --capture ebpf-tc --config "$d/cfg.yaml" \
+		--sessions "$d/live.jsonl" >"$d/out" 2>"$d/err" &
+	mpid=$!
+	PIDS+=("$mpid")
+	for i in $(seq 100); do grep -q 'capturing on' "$d/err" 2>/dev/null && break; sleep 0.1; done
+	fetch r1 || bad reload:round1 "client failed"
+	# 1. the client becomes allowlisted: its sessions are still written, not scored
+	write_cfg tests/live/data/catalog.json 198.18.0.1
+	if hup_and_wait "SIGHUP: configuration and catalog reloaded" 1; then ok reload:applied; else bad reload:applied "$(tail -2 "$d/err" | tr '\n' ' ')"; fi
+	fetch r2 || bad reload:round2 "client failed"
+	# 2. a broken file is refused
+	printf 'networks:\n  allow: [oops\n' >"$d/cfg.yaml"
+	if hup_and_wait "SIGHUP: configuration refused" 1; then ok reload:broken-refused; else bad reload:broken-refused "$(tail -2 "$d/err" | tr '\n' ' ')"; fi
+	# 3. the test server leaves the catalog: its sessions are no longer mail
+	printf '{"version":1,"providers":[{"id":"other","entries":[{"hosts":["mail.other.example"],"ports":{"993":"imap"},"source":"test"}]}]}\n' >"$d/other.json"
+	write_cfg "$d/other.json" 198.18.0.1
+	hup_and_wait "SIGHUP: configuration and catalog reloaded" 2 || bad reload:catalog "no second reload"
+	fetch r3 || bad reload:round3 "client failed"
+	sleep 1
+	kill -TERM "$mpid"
+	wait "$mpid"
+	n=$(grep -c '"sni":"outlook.office365.com"' "$d/live.jsonl" 2>/dev/null)
+	if [ "$n" = 2 ] && grep -q "reloads: 2 applied, 1 refused" "$d/err"; then
+		ok "reload:live (sessions before and after the allowlist change, none once the server left the catalog; one process throughout)"
+	else
+		bad reload:live "sessions $n (want 2), $(grep reloads "$d/err")"
+	fi
+	if grep -q "allowlisted [1-9]" "$d/err"; then ok reload:allowlist-took-effect; else bad reload:allowlist-took-effect "$(grep scoring "$d/err")"; fi
+}
+
 count() { # count OUTPUT: add its ok/FAIL lines to the tally and print them
 	printf '%s\n' "$1"
 	pass=$((pass + $(printf '%s\n' "$1" | grep -c '^ok ')))
@@ -238,6 +290,7 @@ ok servers
 count "$(run_mode ebpf-tc tc0)"
 count "$(run_mode ebpf-xdp tc0 ts0)"
 count "$(run_mode pcap tc0)"
+count "$(run_reload)"
 
 # --- tear-down leaves nothing behind ---
 cleanup
