@@ -11,7 +11,7 @@
 BPF_CLANG   ?= clang
 BPF_STRIP   ?= $(shell command -v llvm-strip 2>/dev/null || command -v llvm-strip-14 2>/dev/null)
 BPFTOOL     ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
-BPF_ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+BPF_ARCH_INC := -I/usr/include/$(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 # -mcpu=v3: atomic fetch-and-or (kernel >= 5.12)
 BPF_CFLAGS  := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	       $(BPF_ARCH_INC) -Ibpf
