@@ -130,17 +130,6 @@ static const char *service_of_port(unsigned port)
 	return NULL;
 }
 
-static bool date_valid(const char *s)
-{
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	int mon = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
-	return mon >= 1 && mon <= 12 && day >= 1 && day <= 31;
-}
-
 static bool starts_with(const char *s, const char *prefix)
 {
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
@@ -611,7 +600,7 @@ static int google_read(const char *path, struct catalog *scratch, struct plist *
 		date[0] = '\0';
 		if (ct && strlen(json_string_value(ct)) >= 10) {
 			snprintf(date, 11, "%.10s", json_string_value(ct));
-			if (!date_valid(date))
+			if (!catalog_date_valid(date))
 				date[0] = '\0';
 		}
 	}
@@ -1095,7 +1084,7 @@ int main(int argc, char **argv)
 		errmsg("only one input can be '-' (standard input)");
 		return EXIT_USAGE;
 	}
-	if (*date && !date_valid(date)) {
+	if (*date && !catalog_date_valid(date)) {
 		errmsg("--date: \"%s\" is not YYYY-MM-DD", date);
 		return EXIT_USAGE;
 	}

@@ -309,7 +309,7 @@ static const char *prefix_parse(const char *s, struct net_addr *net, unsigned *p
 	return NULL;
 }
 
-static bool date_valid(const char *s)
+bool catalog_date_valid(const char *s)
 {
 	/* YYYY-MM-DD */
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -753,7 +753,7 @@ static int parse_entry_fields(struct cat_load *ld, json_t *je, const char *path,
 		return err;
 	if ((err = parse_string_field(ld, je, path, "date", e->nprefixes > 0, &date)))
 		return err;
-	if (date && !date_valid(date))
+	if (date && !catalog_date_valid(date))
 		return load_fail(ld, path, "date: \"%s\" is not YYYY-MM-DD", date);
 	if (!e->nhosts && !e->nprefixes)
 		return load_fail(ld, path, "needs at least one of \"hosts\" or \"cidrs\"");
@@ -834,7 +834,7 @@ static int parse_root(struct cat_load *ld, json_t *root)
 				 CATALOG_VERSION);
 	if ((err = parse_string_field(ld, root, "", "updated", false, &updated)))
 		return err;
-	if (updated && !date_valid(updated))
+	if (updated && !catalog_date_valid(updated))
 		return load_fail(ld, "updated", "\"%s\" is not YYYY-MM-DD", updated);
 	jprovs = json_object_get(root, "providers");
 	if (!jprovs)

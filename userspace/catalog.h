@@ -115,6 +115,9 @@ void catalog_get_stats(const struct catalog *cat, struct catalog_stats *out);
 /* True when @name is one of the service words ("web", "imap", ...). */
 bool catalog_service_valid(const char *name);
 
+/* True for a "YYYY-MM-DD" date as the catalog's "date" fields carry. */
+bool catalog_date_valid(const char *s);
+
 /*
  * Call @fn once per distinct prefix, IPv4 first, each family in address
  * order, shorter prefix before the longer ones inside it.  @net is borrowed

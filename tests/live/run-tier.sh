@@ -45,25 +45,9 @@ NST=${TAG}t
 NSS=${TAG}s
 PIDS=()
 
-# The program under test: build/mailtap once main.c wires -i to
-# capture_live_run(); until then a driver doing exactly that.
-# LIVE_MT=PROGRAM tests another build of it (e.g. under AddressSanitizer).
+# The program under test; LIVE_MT=PROGRAM tests another build of it
+# (e.g. under AddressSanitizer).
 MT="${LIVE_MT:-$BUILD/mailtap}"
-if [ -z "${LIVE_MT:-}" ] && ! grep -q capture_live_run sensor/main.c 2>/dev/null; then
-	MT="$TMP/driver-live"
-	pk=$(sed -n 's/^PKGS *:= *//p' Makefile)
-	objs=""
-	for o in "$BUILD"/sensor/*.o; do
-		case "$o" in */main.o|*/tool-*) ;; *) objs="$objs $o" ;; esac
-	done
-	# shellcheck disable=SC2086,SC2046
-	if ! out=$(cc -std=gnu11 -O2 -g -D_GNU_SOURCE -Iuserspace -Isensor -Ibpf $(pkg-config --cflags $pk) \
-		-o "$MT" tests/live/driver-live.c $objs "$BUILD/libmailtap.a" $(pkg-config --libs $pk) -lm -pthread 2>&1); then
-		bad build-driver "$(printf '%s' "$out" | tail -3 | tr '\n' ' ')"
-		finish
-	fi
-	echo "# build/mailtap does not call capture_live_run yet: testing it through tests/live/driver-live.c"
-fi
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
