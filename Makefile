@@ -98,7 +98,7 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@BUILD=$(BUILD) SHARED=$(SHARED) tests/run-tests.sh all
+	@BUILD=$(BUILD) SHARED=$(SHARED) CC=$(CC) SANFLAGS="$(SANFLAGS)" tests/run-tests.sh all
 
 test-unit: all $(UNIT_BIN)
 	@BUILD=$(BUILD) SHARED=$(SHARED) tests/run-tests.sh unit

@@ -240,12 +240,18 @@ static redisContext *connect_redis(const struct alerts_opts *op)
 
 /* Run a command given as NULL-terminated strings.  Returns the reply, or
  * NULL after printing the problem. */
+#define CMD_MAX_ARGS 64 /* XACK batches send up to 3 + 32 + 1 words */
+
 static redisReply *cmd(redisContext *c, const char **argv)
 {
-	size_t lens[32];
+	size_t lens[CMD_MAX_ARGS];
 	int argc = 0;
 	redisReply *r;
 	while (argv[argc]) {
+		if (argc == CMD_MAX_ARGS) {
+			fprintf(stderr, "mailtap-alerts: %s: more than %d words\n", argv[0], CMD_MAX_ARGS);
+			return NULL;
+		}
 		lens[argc] = strlen(argv[argc]);
 		argc++;
 	}

@@ -14,7 +14,8 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 mkdir -p "$BUILD/tests"
 # shellcheck disable=SC2046
-if ! cc -std=gnu11 -O2 -Iuserspace tests/tools/dns-dump.c "$BUILD/libmailtap.a" \
+# SANFLAGS: the sanitizer flags of a `make SAN=1` build ($BUILD was built with them)
+if ! ${CC:-cc} ${SANFLAGS:-} -std=gnu11 -O2 -Iuserspace tests/tools/dns-dump.c "$BUILD/libmailtap.a" \
 	$(pkg-config --libs libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd libsystemd) \
 	-lm -pthread -o "$BUILD/tests/dns-dump"; then
 	echo "FAIL building $BUILD/tests/dns-dump"

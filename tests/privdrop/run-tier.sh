@@ -65,7 +65,7 @@ if ! out=$(cc $CF -o "$TMP/driver" tests/privdrop/driver.c sensor/privdrop.c \
 	finish
 fi
 # shellcheck disable=SC2086,SC2046
-if ! out=$(cc $CF $(pkg-config --cflags $pk) -o "$TMP/driver-bpf" tests/privdrop/driver-bpf.c \
+if ! out=$(${CC:-cc} ${SANFLAGS:-} $CF $(pkg-config --cflags $pk) -o "$TMP/driver-bpf" tests/privdrop/driver-bpf.c \
 	sensor/privdrop.c "$BUILD/sensor/capture-bpf.o" "$BUILD/libmailtap.a" \
 	$(pkg-config --libs $pk libcap) -lm -pthread 2>&1); then
 	bad build-driver-bpf "$(printf '%s' "$out" | tail -3 | tr '\n' ' ')"
