@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (o.help) {
-		options_usage(stdout);
+		options_usage(stdout, o.help_all);
 		options_release(&o);
 		return 0;
 	}

@@ -58,31 +58,32 @@ struct opt_desc {
 
 static const struct opt_desc opts[] = {
 	/* -- command line only -- */
-	{ "help", 'h', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "this text" },
+	{ "help", 'h', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "the common options" },
+	{ "help-all", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, NULL },
 	{ "version", 'V', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "print the version" },
 	{ "quiet", 'q', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "no stats summary on stderr at exit" },
-	{ "config", 'c', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "read the configuration file FILE (YAML); flags override it" },
-	{ "check-config", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "validate FILE, print the effective configuration, exit" },
+	{ "config", 'c', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "YAML configuration file; flags override it" },
+	{ "check-config", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "validate FILE, print the effective configuration" },
 	/* -- sensor -- */
 	{ "log-level", 0, "sensor.log_level", OT_STR, O(log_level), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->log_level), "LEVEL", "error, warning, notice, info (default) or debug; under systemd, lines carry their priority" },
 	{ "sensor-id", 0, "sensor.id", OT_STR, O(sensor_id), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->sensor_id), "NAME", "name of this sensor in records (host name)" },
 	{ "user", 0, "sensor.user", OT_STR, O(user), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->user), "NAME", "after opening capture and outputs, run as NAME with only the capabilities still needed" },
 	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED or 0)" },
 	/* -- capture -- */
-	{ "read", 'r', "capture.read", OT_LIST, O(read), 0, 0, 0, 0, 0, "FILE", "replay a pcap/pcapng file (repeatable: one timeline)" },
+	{ "read", 'r', "capture.read", OT_LIST, O(read), 0, 0, 0, 0, 0, "FILE", "replay a pcap/pcapng file (repeatable, one timeline)" },
 	{ "replay-speed", 0, "capture.replay_speed", OT_DOUBLE, O(replay_speed), 0, 0, 0, 1e6, 0, "X", "pace -r replays at X times the captured speed (0: as fast as possible)" },
 	{ "interface", 'i', "capture.interfaces", OT_LIST, O(interfaces), 0, 0, 0, 0, 0, "IFACE", "capture live on IFACE (repeatable)" },
 	{ "capture", 0, "capture.mode", OT_STR, O(capture_mode), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->capture_mode), "MODE", "live capture: ebpf-tc (default), ebpf-xdp or pcap" },
 	{ "pcap-buffer", 0, "capture.pcap_buffer_mb", OT_U32, O(pcap_buffer_mb), 1, 4096, 0, 0, 0, "MB", "libpcap kernel buffer, MB (64)" },
 	{ "snaplen", 0, "capture.snaplen", OT_U32, O(snaplen), 64, 262144, 0, 0, 0, "N", "libpcap bytes kept per frame (65535)" },
 	/* -- identification -- */
-	{ "catalog", 0, "catalog.files", OT_LIST, O(catalogs), 0, 0, 0, 0, 0, "FILE", "endpoint catalog (repeatable: later files add providers)" },
+	{ "catalog", 0, "catalog.files", OT_LIST, O(catalogs), 0, 0, 0, 0, 0, "FILE", "endpoint catalog (repeatable: later files add to it)" },
 	{ NULL, 0, "identify.ident_slots", OT_U32, O(agg.app.ident_slots), 1, 1u << 24, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "identify.reassembly_slots", OT_U32, O(agg.app.reasm_slots), 1, 1u << 20, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "identify.dns_cache_entries", OT_U32, O(agg.app.dns_cache_entries), 1, 1u << 24, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "identify.dns_ttl_floor", OT_DURATION, O(agg.app.dns_ttl_floor_s), 0, 86400, 0, 0, 0, NULL, NULL },
 	/* -- outputs -- */
-	{ "sessions", 0, "outputs.sessions", OT_LIST, O(sessions), 0, 0, 0, 0, 0, "DEST", "session records: -, a file, or redis://host:port[/db][?key=K&mode=M] (repeatable)" },
+	{ "sessions", 0, "outputs.sessions", OT_LIST, O(sessions), 0, 0, 0, 0, 0, "DEST", "session records: -, FILE or redis://HOST:PORT; repeatable" },
 	{ "alerts", 0, "outputs.alerts", OT_LIST, O(alerts), 0, 0, 0, 0, 0, "DEST", "alert records, same DEST forms (repeatable)" },
 	{ "community-id-seed", 0, "outputs.community_id_seed", OT_U32, O(community_id_seed), 0, 65535, 0, 0, 0, "N", "Community ID seed (0)" },
 	{ "spool-dir", 0, "outputs.spool_dir", OT_STR, O(spool_dir), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->spool_dir), "DIR", "where Redis sinks keep undelivered records" },
@@ -746,19 +747,30 @@ static int load_yaml(struct sensor_options *o, const char *file)
 
 /* ------------------------------------------------------- command line */
 
-void options_usage(FILE *fp)
+/* Options shown by --help; --help-all (and mailtap(8)) show every one. */
+static const char *const common_flags[] = {
+	"read", "interface", "capture", "config", "check-config", "sessions", "alerts",
+	"catalog", "state", "learning", "all-flows", "help", NULL,
+};
+
+static bool is_common(const char *flag)
+{
+	for (const char *const *c = common_flags; *c; c++)
+		if (!strcmp(*c, flag))
+			return true;
+	return false;
+}
+
+void options_usage(FILE *fp, bool all)
 {
 	fprintf(fp,
-		"usage: mailtap -r FILE [-r FILE ...] [options]\n"
-		"       mailtap -i IFACE [--capture ebpf-tc|ebpf-xdp|pcap] [options]\n"
-		"       mailtap --config FILE | --check-config FILE\n"
-		"\n"
-		"Watch traffic to cloud-mail endpoints, report mail sessions, alert on hosts\n"
-		"whose mail traffic looks like mailbox theft.  DUR: 90s, 30m, 24h, 2d.\n\n");
+		"usage: mailtap -r FILE... | -i IFACE... [options]   (DUR: 90s, 30m, 24h, 2d)\n"
+		"Report mail sessions to cloud-mail providers; alert on hosts whose mail\n"
+		"traffic looks like mailbox theft.\n\n");
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_desc *d = &opts[i];
 		char left[64];
-		if (!d->flag || !d->help)
+		if (!d->flag || !d->help || (!all && !is_common(d->flag)))
 			continue;
 		if (d->short_opt)
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", d->short_opt, d->flag,
@@ -771,14 +783,17 @@ void options_usage(FILE *fp)
 		else
 			fprintf(fp, "  %-24s %s\n", left, d->help);
 	}
+	if (all)
+		fprintf(fp, "  %-24s %s\n", "    --help-all", "every option (this list)");
+	else
+		fprintf(fp, "  %-24s %s\n", "    --help-all", "every option; see also mailtap(8)");
 	fprintf(fp,
 		"\nExamples:\n"
 		"  mailtap -r capture.pcap --sessions - --alerts alerts.jsonl\n"
-		"  mailtap -i eth1 --alerts redis://127.0.0.1:6379 --state /var/lib/mailtap/state.json\n"
+		"  mailtap -i eth1 --alerts redis://127.0.0.1:6379 --state state.json\n"
 		"  mailtap --config /etc/mailtap/mailtap.yaml\n"
-		"\nSIGUSR1 prints the stats summary, SIGHUP reloads the configuration and catalog,\n"
-		"SIGINT/SIGTERM stop after flushing.  Exit status: 0 ok, 1 input unreadable,\n"
-		"2 usage or configuration error, 3 output error.  See mailtap(8) and docs/.\n");
+		"Signals: USR1 stats, HUP reload, INT/TERM stop.  Exit: 0 ok, 1 input,\n"
+		"2 usage/configuration, 3 output.\n");
 }
 
 static void build_longopts(struct option *lo, char *shortopts)
@@ -851,6 +866,8 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 		if (d->type == OT_CLI) {
 			if (!strcmp(d->flag, "help"))
 				o->help = true;
+			else if (!strcmp(d->flag, "help-all"))
+				o->help = o->help_all = true;
 			else if (!strcmp(d->flag, "version"))
 				o->version = true;
 			else if (!strcmp(d->flag, "quiet"))

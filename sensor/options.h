@@ -26,7 +26,7 @@ struct opt_list {
 struct sensor_options {
 	const char *config_path;       /* --config / --check-config, or NULL */
 	bool check_only;               /* --check-config: validate, print, exit */
-	bool help, version, quiet;
+	bool help, help_all, version, quiet;
 	char log_level[16];            /* error, warning, notice, info, debug */
 	/* capture */
 	struct opt_list read;          /* -r files */
@@ -76,7 +76,7 @@ int options_load(struct sensor_options *o, int argc, char **argv);
 /* Print the effective configuration as YAML, secrets masked. */
 void options_print(const struct sensor_options *o, FILE *fp);
 
-/* --help text. */
-void options_usage(FILE *fp);
+/* --help text: the common options, or every one (--help-all). */
+void options_usage(FILE *fp, bool all);
 
 #endif

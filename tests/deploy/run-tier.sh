@@ -221,7 +221,7 @@ fi
 
 # the page's text with \- and font escapes undone
 sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\e/\\/g' "$MAN" >"$T/man.txt"
-"$BUILD/mailtap" --help >"$T/help.txt" 2>&1
+"$BUILD/mailtap" --help-all >"$T/help.txt" 2>&1
 help_long=$(grep -oE -- '--[a-z][a-z0-9-]*' "$T/help.txt" | sort -u)
 help_short=$(grep -oE -- '^ +-[A-Za-z],' "$T/help.txt" | tr -d ' ,' | sort -u)
 missing=""
