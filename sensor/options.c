@@ -83,7 +83,7 @@ static const struct opt_desc opts[] = {
 	{ NULL, 0, "identify.dns_cache_entries", OT_U32, O(agg.app.dns_cache_entries), 1, 1u << 24, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "identify.dns_ttl_floor", OT_DURATION, O(agg.app.dns_ttl_floor_s), 0, 86400, 0, 0, 0, NULL, NULL },
 	/* -- outputs -- */
-	{ "sessions", 0, "outputs.sessions", OT_LIST, O(sessions), 0, 0, 0, 0, 0, "DEST", "session records: -, FILE or redis://HOST:PORT; repeatable" },
+	{ "sessions", 0, "outputs.sessions", OT_LIST, O(sessions), 0, 0, 0, 0, 0, "DEST", "sessions to -, FILE or redis://HOST:PORT (repeatable)" },
 	{ "alerts", 0, "outputs.alerts", OT_LIST, O(alerts), 0, 0, 0, 0, 0, "DEST", "alert records, same DEST forms (repeatable)" },
 	{ "community-id-seed", 0, "outputs.community_id_seed", OT_U32, O(community_id_seed), 0, 65535, 0, 0, 0, "N", "Community ID seed (0)" },
 	{ "spool-dir", 0, "outputs.spool_dir", OT_STR, O(spool_dir), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->spool_dir), "DIR", "where Redis sinks keep undelivered records" },
