@@ -74,6 +74,7 @@ struct flow {
 	struct flow_key key;
 	uint64_t id;             /* unique per run: 1, 2, 3 ... */
 	uint64_t first_ns, last_ns, last_update_ns;
+	uint64_t list_ns;        /* last_ns when the flow took its list place */
 	struct flow_dir dir[2];
 	uint8_t client_is_a;     /* 1: key.a is the client */
 	uint8_t list;            /* enum flow_list */
