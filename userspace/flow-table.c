@@ -204,7 +204,7 @@ struct flow *flow_table_lookup(struct flow_table *ft, const struct flow_key *k)
 
 static void hash_unlink(struct flow_table *ft, struct flow *f)
 {
-	uint64_t b = key_hash(ft, &f->key) & ft->bucket_mask;
+	uint64_t b = f->hash & ft->bucket_mask;
 	uint32_t idx1 = flow_table_index(ft, f) + 1;
 	uint32_t *pp = &ft->buckets[b];
 	while (*pp) {
@@ -282,7 +282,8 @@ struct flow *flow_table_insert(struct flow_table *ft, const struct flow_key *k,
 	f->first_ns = f->last_ns = f->last_update_ns = f->list_ns = now_ns;
 	f->app_slot = FLOW_NIL;
 	f->lprev = f->lnext = FLOW_NIL;
-	b = key_hash(ft, k) & ft->bucket_mask;
+	f->hash = key_hash(ft, k);
+	b = f->hash & ft->bucket_mask;
 	f->hnext = ft->buckets[b];
 	ft->buckets[b] = idx + 1;
 	list_append(ft, f, list);

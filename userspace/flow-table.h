@@ -86,6 +86,7 @@ struct flow {
 	/* table links: pool indices, FLOW_NIL = none */
 	uint32_t hnext, lprev, lnext;
 	uint32_t app_slot;       /* app-layer index (app-layer.c), FLOW_NIL = none */
+	uint64_t hash;           /* key hash, kept so unlinking need not rehash */
 	uint64_t reported_bytes[2]; /* dir bytes already in an emitted record */
 	uint8_t app_done;        /* app layer has nothing more to inspect */
 	uint8_t pad2[3];
