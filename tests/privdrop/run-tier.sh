@@ -274,8 +274,8 @@ if ! grep -qs privdrop_apply sensor/main.c sensor/sensor.c sensor/capture-live.c
 	skip mailtap-ebpf-tc "same"
 	finish
 fi
-if ! "$MT" --help 2>&1 | grep -q -- --user; then
-	bad mailtap-help "--help does not list --user"
+if ! "$MT" --help-all 2>&1 | grep -q -- --user; then
+	bad mailtap-help "--help-all does not list --user"
 fi
 
 # replay: runs as nobody, no capabilities, writes its state into a
