@@ -120,5 +120,7 @@ clean:
 -include deploy/install.mk
 # `make bench` (never part of `make test`): tests/bench/bench.mk
 -include tests/bench/bench.mk
+# `make sweep` (detection parameter sweep; SWEEP_SIZE=full|ci): tests/sweep/sweep.mk
+-include tests/sweep/sweep.mk
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_BIN:=.d)
