@@ -96,6 +96,12 @@ static enum decode_result decode_udp(struct decode_ctx *d, struct cursor *c, siz
 	if (!(pkt->flags & PKT_FRAG) && ulen >= UDP_HLEN && ulen < wire)
 		wire = ulen;
 	set_payload(d, c, wire - UDP_HLEN);
+	{
+		enum decode_result r;
+		d->wire_left = wire - UDP_HLEN;
+		if (decode_tunnel_udp(d, c, &r)) /* VXLAN, GENEVE, Teredo */
+			return r;
+	}
 	return DECODE_OK;
 }
 
@@ -127,9 +133,13 @@ enum decode_result decode_l4(struct decode_ctx *d, struct cursor *c, uint8_t pro
 		return decode_icmp(d, c, wire, 0);
 	case IPPROTO_ICMPV6:
 		return decode_icmp(d, c, wire, 1);
-	default:
+	default: {
+		enum decode_result r;
+		if (decode_tunnel_ip(d, c, proto, &r)) /* GRE, IP-in-IP */
+			return r;
 		d->st->other_l4++;
 		d->pkt->payload_len = (uint32_t)wire;
 		return DECODE_OK;
+	}
 	}
 }

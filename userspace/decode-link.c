@@ -3,7 +3,8 @@
  * decode-link.c -- link-layer decoding and the link-type dispatch table:
  * Ethernet II with up to two 802.1Q/802.1ad tags, MPLS label stacks,
  * PPPoE session frames, Linux cooked capture v1 and v2 (`tcpdump -i any`),
- * raw IP and BSD loopback/null.  Anything that is not IP is counted and
+ * raw IP, BSD loopback/null, PPP (LINKTYPE_PPP) and PPP in HDLC-like
+ * framing (LINKTYPE_PPP_HDLC, RFC 1662; Cisco HDLC frames there too).  Anything that is not IP is counted and
  * reported as DECODE_OK with pkt->l3 == 0.
  */
 #include "decode.h"
@@ -23,7 +24,7 @@
 #define PPP_IPV4 0x0021
 #define PPP_IPV6 0x0057
 
-static enum decode_result decode_ip_by_version(struct decode_ctx *d, struct cursor *c)
+enum decode_result decode_ip_by_version(struct decode_ctx *d, struct cursor *c)
 {
 	uint8_t b;
 	if (!cur_peek_u8(c, &b)) {
@@ -59,21 +60,73 @@ static enum decode_result decode_mpls(struct decode_ctx *d, struct cursor *c)
 	return DECODE_UNSUPPORTED;
 }
 
-static enum decode_result decode_pppoe(struct decode_ctx *d, struct cursor *c)
+/* The PPP protocol field: one byte when its low bit is set (protocol
+ * field compression, RFC 1661 section 6.5), otherwise two. */
+enum decode_result decode_ppp_proto(struct decode_ctx *d, struct cursor *c)
 {
+	uint8_t hi, lo;
 	uint16_t proto;
-	/* ver/type(1) code(1) session(2) length(2) ppp-protocol(2) */
-	if (!cur_skip(c, 6) || !cur_be16(c, &proto)) {
+
+	if (!cur_u8(c, &hi)) {
 		d->st->truncated++;
 		return DECODE_TRUNCATED;
 	}
-	decode_wire_consume(d, 8);
+	if (hi & 1) {
+		proto = hi;
+		decode_wire_consume(d, 1);
+	} else {
+		if (!cur_u8(c, &lo)) {
+			d->st->truncated++;
+			return DECODE_TRUNCATED;
+		}
+		proto = (uint16_t)(hi << 8 | lo);
+		decode_wire_consume(d, 2);
+	}
 	if (proto == PPP_IPV4)
 		return decode_ipv4(d, c);
 	if (proto == PPP_IPV6)
 		return decode_ipv6(d, c);
 	d->st->non_ip++;
 	return DECODE_OK;
+}
+
+static enum decode_result decode_pppoe(struct decode_ctx *d, struct cursor *c)
+{
+	/* ver/type(1) code(1) session(2) length(2), then the PPP protocol */
+	if (!cur_skip(c, 6)) {
+		d->st->truncated++;
+		return DECODE_TRUNCATED;
+	}
+	decode_wire_consume(d, 6);
+	return decode_ppp_proto(d, c);
+}
+
+/* LINKTYPE_PPP: optional address/control bytes 0xff 0x03, then the
+ * protocol.  LINKTYPE_PPP_HDLC the same, or a Cisco HDLC frame (address
+ * 0x0f/0x8f, control 0, ethertype), which libpcap files under it too. */
+static enum decode_result decode_ppp_link(struct decode_ctx *d, struct cursor *c)
+{
+	uint16_t first;
+
+	d->st->ppp++;
+	if (!cur_peek_be16(c, &first)) {
+		d->st->truncated++;
+		return DECODE_TRUNCATED;
+	}
+	if (first == 0xff03) {
+		if (!cur_skip(c, 2))
+			return DECODE_TRUNCATED; /* not reached: peeked */
+		decode_wire_consume(d, 2);
+	} else if (first == 0x0f00 || first == 0x8f00) {
+		uint16_t type;
+		if (!cur_skip(c, 2) || !cur_be16(c, &type)) {
+			d->st->truncated++;
+			return DECODE_TRUNCATED;
+		}
+		decode_wire_consume(d, 4);
+		return decode_ethertype(d, c, type);
+	}
+	return decode_ppp_proto(d, c);
 }
 
 enum decode_result decode_ethertype(struct decode_ctx *d, struct cursor *c, uint16_t type)
@@ -113,7 +166,7 @@ enum decode_result decode_ethertype(struct decode_ctx *d, struct cursor *c, uint
 	}
 }
 
-static enum decode_result decode_eth(struct decode_ctx *d, struct cursor *c)
+enum decode_result decode_ether_frame(struct decode_ctx *d, struct cursor *c)
 {
 	uint16_t type;
 	if (!cur_skip(c, 12) || !cur_be16(c, &type)) {
@@ -213,7 +266,7 @@ static const struct {
 	const char *name;
 	decode_link_fn *fn;
 } link_table[] = {
-	{ DECODE_DLT_EN10MB, "EN10MB", decode_eth },
+	{ DECODE_DLT_EN10MB, "EN10MB", decode_ether_frame },
 	{ DECODE_DLT_LINUX_SLL, "LINUX_SLL", decode_sll },
 	{ DECODE_DLT_LINUX_SLL2, "LINUX_SLL2", decode_sll2 },
 	{ DECODE_DLT_RAW, "RAW", decode_raw },
@@ -223,6 +276,8 @@ static const struct {
 	{ DECODE_DLT_IPV6, "IPV6", decode_raw6 },
 	{ DECODE_DLT_NULL, "NULL", decode_null },
 	{ DECODE_DLT_LOOP, "LOOP", decode_null },
+	{ DECODE_DLT_PPP, "PPP", decode_ppp_link },
+	{ DECODE_DLT_PPP_SERIAL, "PPP_SERIAL", decode_ppp_link },
 	{ -1, NULL, NULL },
 };
 
@@ -255,6 +310,13 @@ enum decode_result decode_packet(struct packet *pkt, int linktype,
 				 size_t wirelen, uint64_t ts_ns,
 				 struct decode_stats *st)
 {
+	return decode_packet_cfg(pkt, NULL, linktype, frame, caplen, wirelen, ts_ns, st);
+}
+
+enum decode_result decode_packet_cfg(struct packet *pkt, const struct decode_config *cfg,
+				     int linktype, const uint8_t *frame, size_t caplen,
+				     size_t wirelen, uint64_t ts_ns, struct decode_stats *st)
+{
 	struct decode_ctx d = { .pkt = pkt, .st = st };
 	struct cursor c;
 	decode_link_fn *fn;
@@ -269,6 +331,7 @@ enum decode_result decode_packet(struct packet *pkt, int linktype,
 	st->packets++;
 	st->bytes += wirelen;
 
+	d.cfg = cfg ? cfg : &decode_config_defaults;
 	fn = link_lookup(linktype, NULL);
 	if (!fn) {
 		st->unsupported++;

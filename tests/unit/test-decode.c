@@ -275,7 +275,7 @@ static const uint8_t f_icmp6[] = {
 static const uint8_t f_gre[] = {
 	ETH(0x0800),
 	IPV4(28, 15, 0, 47),      /* IPv4 len 28, GRE */
-	0x00, 0x00, 0x08, 0x00, 0, 0, 0, 0, /* GRE -> 0x0800 */
+	0x00, 0x00, 0x88, 0xb5, 0, 0, 0, 0, /* GRE -> 0x88b5 (local experimental): not opened */
 };
 
 /* --- IPv6 extension headers --- */
@@ -369,7 +369,7 @@ static const struct good_case good[] = {
 	{ "IPv4 later fragment", DECODE_DLT_EN10MB, FR(f_v4_frag_later), 4, 17, PKT_FRAG, 0, 0, 104, 84, 84, 0, 0, STAT(frags), STAT(ipv4), NO_STAT },
 	{ "ICMP", DECODE_DLT_EN10MB, FR(f_icmp), 4, 1, 0, 0, 0, 32, 8, 0, 0, 0, STAT(eth), STAT(ipv4), STAT(icmp) },
 	{ "ICMPv6", DECODE_DLT_EN10MB, FR(f_icmp6), 6, 58, 0, 0, 0, 52, 8, 0, 0, 0, STAT(eth), STAT(ipv6), STAT(icmp6) },
-	{ "GRE (other L4)", DECODE_DLT_EN10MB, FR(f_gre), 4, 47, 0, 0, 0, 28, 8, 0, 0, 0, STAT(eth), STAT(ipv4), STAT(other_l4) },
+	{ "GRE, unknown payload (other L4)", DECODE_DLT_EN10MB, FR(f_gre), 4, 47, 0, 0, 0, 28, 8, 0, 0, 0, STAT(eth), STAT(ipv4), STAT(other_l4) },
 	{ "IPv6 HBH+RH+DO+FH", DECODE_DLT_EN10MB, FR(f_v6_ext), 6, 17, FRAG_HEAD, 40000, 53, 108, 12, 12, 0, 0, STAT(frags), STAT(ipv6), STAT(udp) },
 	{ "IPv6 later fragment", DECODE_DLT_EN10MB, FR(f_v6_frag_later), 6, 17, PKT_FRAG, 0, 0, 112, 64, 64, 0, 0, STAT(frags), STAT(ipv6), NO_STAT },
 	{ "IPv6 atomic fragment", DECODE_DLT_EN10MB, FR(f_v6_atomic), 6, 17, FLAGS_L4, 40000, 53, 60, 4, 4, 0, 0, STAT(ipv6_ext), STAT(ipv6), STAT(udp) },
