@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define AGG_HELD_PAYLOAD_MAX 65536
+
 struct frag_slot {
 	struct net_addr src, dst;
 	uint32_t id;
@@ -26,6 +28,10 @@ struct aggregator {
 	struct frag_slot *frags;
 	struct app_layer *app;    /* owned; NULL when identification is off */
 	uint64_t clock_ns;        /* newest packet time seen */
+	struct packet held;       /* a packet far ahead of the clock, waiting for
+	                           * the next one to confirm or refute the jump */
+	bool have_held;
+	uint8_t *held_buf;        /* its payload bytes (AGG_HELD_PAYLOAD_MAX) */
 	agg_session_fn *cb;
 	void *arg;
 	struct agg_stats st;
@@ -119,6 +125,7 @@ void agg_free(struct aggregator *a)
 	flow_table_free(a->flows);
 	app_free(a->app);
 	free(a->dnsr);
+	free(a->held_buf);
 	free(a->frags);
 	free(a);
 }
@@ -287,20 +294,29 @@ static void emit_update(struct aggregator *a, struct flow *f, uint64_t now)
 		a->cb(&s, a->arg);
 }
 
-void agg_packet(struct aggregator *a, const struct packet *p)
+/* Account one packet at time @ts (its own, or the clock for a corrupt
+ * forward jump). */
+static void agg_account(struct aggregator *a, const struct packet *p, uint64_t ts)
 {
 	struct flow_key key;
 	struct flow *f;
 	uint16_t sport, dport;
 	bool swapped, is_tcp;
+	struct packet clamped;
 	int dir;
 
-	a->st.packets++;
-	if (p->ts_ns >= a->clock_ns)
-		a->clock_ns = p->ts_ns;
-	else
+	if (ts >= a->clock_ns) {
+		a->clock_ns = ts;
+	} else {
 		a->st.time_regressions++;
-	flow_table_expire(a->flows, a->clock_ns);
+	}
+	if (ts != p->ts_ns) { /* timed at the clock, for the app layer too */
+		clamped = *p;
+		clamped.ts_ns = ts;
+		p = &clamped;
+	}
+	if (ts >= a->clock_ns) /* a late packet expires nothing */
+		flow_table_expire(a->flows, a->clock_ns);
 	if (!p->l3)
 		return;
 	a->st.ip_packets++;
@@ -310,49 +326,123 @@ void agg_packet(struct aggregator *a, const struct packet *p)
 	}
 	is_tcp = p->l4proto == IPPROTO_TCP;
 	flow_key_make(&key, &p->src, sport, &p->dst, dport, p->l4proto, p->vlan, &swapped);
+	if (p->tunnel.keyed) {
+		key.tunnel_kind = p->tunnel.type;
+		key.tunnel_id = p->tunnel.id;
+	}
 	f = flow_table_lookup(a->flows, &key);
+	/* a SYN older than the flow's newest packet is its own, late */
 	if (f && is_tcp && f->list == FLOW_LIST_TCP_CLOSED && (p->flags & PKT_L4) &&
-	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN && ts >= f->last_ns) {
 		flow_table_end(a->flows, f, FLOW_END_REUSED);
 		f = NULL;
 	}
 	if (!f) {
-		f = flow_table_insert(a->flows, &key,
-				      is_tcp ? FLOW_LIST_TCP_NEW : FLOW_LIST_OTHER, p->ts_ns);
-		/* src is in slot a unless swapped */
 		/* a flow born from a late (out-of-order) packet starts its
-		 * interim clock now, not in the past */
-		f->last_update_ns = a->clock_ns;
+		 * idle and interim clocks now, not in the past */
+		f = flow_table_insert(a->flows, &key,
+				      is_tcp ? FLOW_LIST_TCP_NEW : FLOW_LIST_OTHER, a->clock_ns);
+		f->first_ns = f->last_ns = ts;
+		/* src is in slot a unless swapped */
 		f->client_is_a = sender_is_client(p, sport, dport) != swapped;
 		if (a->app)
-			app_flow_new(a->app, f, p->ts_ns);
+			app_flow_new(a->app, f, ts);
 	}
 	/* sender in slot a (not swapped) and a is client -> toserver */
 	dir = (!swapped) == (f->client_is_a != 0) ? FLOW_TOSERVER : FLOW_TOCLIENT;
+	if (p->tunnel.type) {
+		if (!f->tun_type) {
+			f->tun_type = p->tunnel.type;
+			f->tun_depth = p->tunnel.depth;
+			f->tun_has_id = p->tunnel.has_id;
+			f->tun_id = p->tunnel.id;
+			/* oriented like the flow: src on the client's side */
+			f->tun_src = dir == FLOW_TOSERVER ? p->tunnel.src : p->tunnel.dst;
+			f->tun_dst = dir == FLOW_TOSERVER ? p->tunnel.dst : p->tunnel.src;
+		}
+		f->tun_overhead += p->tunnel.overhead;
+		a->st.tunnelled++;
+	}
 	a->st.flow_packets++;
 	f->dir[dir].pkts++;
 	f->dir[dir].bytes += p->wire_len;
 	f->dir[dir].payload_bytes += p->payload_len;
-	if (p->ts_ns < f->first_ns)
-		f->first_ns = p->ts_ns;
+	if (ts < f->first_ns)
+		f->first_ns = ts;
 	if (is_tcp)
 		tcp_track(f, dir, p);
 	if (a->app)
 		app_packet(a->app, f, dir, p);
 	if (is_tcp) {
-		flow_table_touch(a->flows, f, tcp_list(f), p->ts_ns);
+		flow_table_touch_at(a->flows, f, tcp_list(f), ts, a->clock_ns);
 	} else {
 		if (p->payload_len)
 			history_add(f, dir, H_DATA);
-		flow_table_touch(a->flows, f, FLOW_LIST_OTHER, p->ts_ns);
+		flow_table_touch_at(a->flows, f, FLOW_LIST_OTHER, ts, a->clock_ns);
 	}
 	if (a->cfg.interim_s &&
 	    a->clock_ns - f->last_update_ns >= (uint64_t)a->cfg.interim_s * 1000000000ull)
 		emit_update(a, f, a->clock_ns);
 }
 
+/* The held packet (a forward jump) is decided: a real gap when @confirmed,
+ * else a corrupt timestamp, timed at the clock. */
+static void held_release(struct aggregator *a, bool confirmed)
+{
+	a->have_held = false;
+	if (confirmed) {
+		a->st.clock_jumps_taken++;
+		agg_account(a, &a->held, a->held.ts_ns);
+	} else {
+		a->st.clock_jumps++;
+		agg_account(a, &a->held, a->clock_ns);
+	}
+}
+
+static bool is_jump(const struct aggregator *a, uint64_t ts)
+{
+	const uint64_t jump = (uint64_t)AGG_CLOCK_JUMP_S * 1000000000ull;
+	return a->clock_ns && ts > a->clock_ns && ts - a->clock_ns > jump;
+}
+
+void agg_packet(struct aggregator *a, const struct packet *p)
+{
+	const uint64_t jump = (uint64_t)AGG_CLOCK_JUMP_S * 1000000000ull;
+
+	a->st.packets++;
+	if (a->have_held) {
+		/* confirmed when time goes on from there (or further on): not
+		 * when the next packet is back near the clock, or between */
+		held_release(a, is_jump(a, p->ts_ns) && p->ts_ns + jump >= a->held.ts_ns);
+	}
+	if (is_jump(a, p->ts_ns)) {
+		/* hold it until the next packet tells a gap from a corrupt
+		 * timestamp (one copy, in a buffer allocated once) */
+		if (!a->held_buf && !(a->held_buf = malloc(AGG_HELD_PAYLOAD_MAX))) {
+			a->st.clock_jumps++;
+			agg_account(a, p, a->clock_ns);
+			return;
+		}
+		a->held = *p;
+		if (p->payload && p->payload_caplen) {
+			if (a->held.payload_caplen > AGG_HELD_PAYLOAD_MAX)
+				a->held.payload_caplen = AGG_HELD_PAYLOAD_MAX;
+			memcpy(a->held_buf, p->payload, a->held.payload_caplen);
+			a->held.payload = a->held_buf;
+		} else {
+			a->held.payload = NULL;
+			a->held.payload_caplen = 0;
+		}
+		a->have_held = true;
+		return;
+	}
+	agg_account(a, p, p->ts_ns);
+}
+
 void agg_finish(struct aggregator *a)
 {
+	if (a->have_held)
+		held_release(a, false);
 	flow_table_flush(a->flows, FLOW_END_EOF);
 }
 

@@ -21,6 +21,9 @@
 #include "flow-table.h"
 
 #define AGG_FRAG_SLOTS_DEFAULT 4096 /* first-fragment ports remembered */
+/* A packet this far ahead of the newest packet time is taken for a corrupt
+ * timestamp unless the next packet confirms the jump (see agg_packet). */
+#define AGG_CLOCK_JUMP_S 86400
 
 struct agg_config {
 	struct flow_config flow;
@@ -56,7 +59,14 @@ struct agg_stats {
 	uint64_t frag_orphans;    /* later fragment whose first one was not seen */
 	uint64_t frag_overwrites; /* fragment slots reused before their datagram ended */
 	uint64_t sessions, updates;
-	uint64_t time_regressions;/* packets older than the newest seen */
+	uint64_t time_regressions;/* packets older than the newest seen: counted
+	                           * in their flow, nothing expired by them */
+	uint64_t clock_jumps;     /* packets more than AGG_CLOCK_JUMP_S ahead of
+	                           * the newest time, not confirmed by the next
+	                           * one: timed at the newest time */
+	uint64_t clock_jumps_taken; /* ... confirmed (a real gap in the capture):
+	                           * the clock moved */
+	uint64_t tunnelled;       /* packets attributed to a flow through a tunnel */
 };
 
 /* Returns a new aggregator (free with agg_free) or NULL + errno.  @cb is
@@ -64,7 +74,17 @@ struct agg_stats {
 struct aggregator *agg_new(const struct agg_config *cfg, agg_session_fn *cb, void *arg);
 void agg_free(struct aggregator *a);
 
-/* Account one decoded packet. */
+/* Account one decoded packet.  The aggregator's clock is the newest
+ * packet time seen and never runs backwards: a packet older than it (an
+ * unordered capture, e.g. a pcapng merged from several interfaces) is
+ * counted in its flow without expiring anything, and timeouts run on the
+ * clock.  A packet more than AGG_CLOCK_JUMP_S ahead of the clock is held
+ * (one copy) until the next packet: when that one is also that far ahead
+ * of the clock and not AGG_CLOCK_JUMP_S or more before the held one, the
+ * jump is a real gap in the capture (captures concatenated, a weekend) and
+ * both are accounted at their own times (clock_jumps_taken); otherwise the
+ * held packet's timestamp is taken for corrupt and it is accounted at the
+ * clock (clock_jumps), so it cannot expire every flow. */
 void agg_packet(struct aggregator *a, const struct packet *pkt);
 
 /* End every remaining flow (end of input). */

@@ -243,16 +243,16 @@ static struct flow *oldest_flow(struct flow_table *ft)
 	struct flow *best = NULL;
 	for (int i = 0; i < FLOW_LIST_COUNT; i++) {
 		uint32_t h = ft->lists[i].head;
-		while (h != FLOW_NIL && ft->pool[h].last_ns != ft->pool[h].list_ns) {
+		while (h != FLOW_NIL && ft->pool[h].active_ns != ft->pool[h].list_ns) {
 			struct flow *f = &ft->pool[h];
 			list_unlink(ft, f);
 			list_append(ft, f, (enum flow_list)i);
-			f->list_ns = f->last_ns;
+			f->list_ns = f->active_ns;
 			h = ft->lists[i].head;
 		}
 		if (h == FLOW_NIL)
 			continue;
-		if (!best || ft->pool[h].last_ns < best->last_ns)
+		if (!best || ft->pool[h].active_ns < best->active_ns)
 			best = &ft->pool[h];
 	}
 	return best;
@@ -279,7 +279,7 @@ struct flow *flow_table_insert(struct flow_table *ft, const struct flow_key *k,
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->id = ft->next_id++;
-	f->first_ns = f->last_ns = f->last_update_ns = f->list_ns = now_ns;
+	f->first_ns = f->last_ns = f->last_update_ns = f->list_ns = f->active_ns = now_ns;
 	f->app_slot = FLOW_NIL;
 	f->lprev = f->lnext = FLOW_NIL;
 	f->hash = key_hash(ft, k);
@@ -301,21 +301,29 @@ struct flow *flow_table_insert(struct flow_table *ft, const struct flow_key *k,
  * exact. */
 #define FLOW_RELINK_NS 1000000000ull
 
-void flow_table_touch(struct flow_table *ft, struct flow *f, enum flow_list list, uint64_t now_ns)
+void flow_table_touch_at(struct flow_table *ft, struct flow *f, enum flow_list list,
+			 uint64_t pkt_ns, uint64_t clock_ns)
 {
-	if (now_ns > f->last_ns)
-		f->last_ns = now_ns;
-	if (f->list == list && f->last_ns - f->list_ns < FLOW_RELINK_NS)
+	if (pkt_ns > f->last_ns)
+		f->last_ns = pkt_ns;
+	if (clock_ns > f->active_ns)
+		f->active_ns = clock_ns;
+	if (f->list == list && f->active_ns - f->list_ns < FLOW_RELINK_NS)
 		return;
 	list_unlink(ft, f);
 	list_append(ft, f, list);
-	f->list_ns = f->last_ns;
+	f->list_ns = f->active_ns;
+}
+
+void flow_table_touch(struct flow_table *ft, struct flow *f, enum flow_list list, uint64_t now_ns)
+{
+	flow_table_touch_at(ft, f, list, now_ns, now_ns);
 }
 
 bool flow_table_is_expired(const struct flow_table *ft, const struct flow *f, uint64_t now_ns)
 {
 	uint64_t to = (uint64_t)ft->cfg.timeout_s[f->list] * 1000000000ull;
-	return now_ns > f->last_ns && now_ns - f->last_ns > to;
+	return now_ns > f->active_ns && now_ns - f->active_ns > to;
 }
 
 static enum flow_end_reason idle_reason(const struct flow *f)
@@ -334,11 +342,11 @@ void flow_table_expire(struct flow_table *ft, uint64_t now_ns)
 				/* touched since it took its place: every flow
 				 * behind it took theirs later, so none of them is
 				 * expired unless this one was out of place */
-				if (f->last_ns == f->list_ns)
+				if (f->active_ns == f->list_ns)
 					break;
 				list_unlink(ft, f);
 				list_append(ft, f, (enum flow_list)i);
-				f->list_ns = f->last_ns;
+				f->list_ns = f->active_ns;
 				continue;
 			}
 			flow_table_end(ft, f, idle_reason(f));

@@ -27,7 +27,10 @@ struct flow_key {
 	uint16_t port_a, port_b;
 	uint16_t vlan[2];   /* outer, inner; 0 = untagged */
 	uint8_t proto;
-	uint8_t pad[3];     /* always zero: the key is hashed and memcmp'd */
+	uint8_t tunnel_kind;/* tunnel type whose id separates tenants (VXLAN,
+	                     * GENEVE, GRE with a key, ERSPAN II/III); 0 = none */
+	uint8_t pad[2];     /* always zero: the key is hashed and memcmp'd */
+	uint32_t tunnel_id; /* VNI, GRE key or ERSPAN session id; 0 when kind 0 */
 };
 
 /* Timeout classes; each has its own LRU list so expiry is exact. */
@@ -89,7 +92,15 @@ struct flow {
 	uint64_t hash;           /* key hash, kept so unlinking need not rehash */
 	uint64_t reported_bytes[2]; /* dir bytes already in an emitted record */
 	uint8_t app_done;        /* app layer has nothing more to inspect */
-	uint8_t pad2[3];
+	/* the tunnel the flow's first tunnelled packet came through (type 0:
+	 * never tunnelled); see struct packet_tunnel in decode.h */
+	uint8_t tun_type, tun_depth, tun_has_id;
+	uint32_t tun_id;
+	struct net_addr tun_src, tun_dst; /* outer addresses, as first seen */
+	uint64_t tun_overhead;   /* outer wire bytes around the inner packets, both directions */
+	uint64_t active_ns;      /* newest packet time seen (the table's clock)
+	                          * at the flow's last activity: timeouts and
+	                          * LRU run on it; last_ns stays packet time */
 };
 
 #define FLOW_NIL UINT32_MAX
@@ -135,6 +146,12 @@ struct flow *flow_table_insert(struct flow_table *ft, const struct flow_key *k,
 
 /* Record activity at now_ns: moves f to the tail of @list. */
 void flow_table_touch(struct flow_table *ft, struct flow *f, enum flow_list list, uint64_t now_ns);
+
+/* The same for a packet of time @pkt_ns seen when the newest packet time
+ * was @clock_ns (>= pkt_ns for a late packet of an unordered capture):
+ * last_ns follows the packet, the idle timeout the clock. */
+void flow_table_touch_at(struct flow_table *ft, struct flow *f, enum flow_list list,
+			 uint64_t pkt_ns, uint64_t clock_ns);
 
 /* End one flow now with @why. */
 void flow_table_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why);

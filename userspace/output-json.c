@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "community-id.h"
+#include "decode.h"
 #include "util-time.h"
 
 static const char *proto_name(uint8_t proto)
@@ -105,6 +106,17 @@ json_t *session_to_json(const struct session *s, const struct session_json_opts 
 			json_array_append_new(v, json_integer(k->vlan[1]));
 		json_object_set_new(o, "vlan", v);
 	}
+	if (f->tun_type) {
+		json_t *t = json_object();
+		json_object_set_new(t, "type", json_string(decode_tunnel_name(f->tun_type)));
+		set_addr(t, "src_ip", &f->tun_src);
+		set_addr(t, "dest_ip", &f->tun_dst);
+		if (f->tun_has_id)
+			json_object_set_new(t, "id", json_integer((json_int_t)f->tun_id));
+		json_object_set_new(t, "depth", json_integer(f->tun_depth));
+		json_object_set_new(t, "overhead_bytes", json_integer((json_int_t)f->tun_overhead));
+		json_object_set_new(o, "tunnel", t);
+	}
 	json_object_set_new(o, "pkts_toserver", json_integer((json_int_t)ts->pkts));
 	json_object_set_new(o, "pkts_toclient", json_integer((json_int_t)tc->pkts));
 	json_object_set_new(o, "bytes_toserver", json_integer((json_int_t)ts->bytes));
@@ -139,6 +151,8 @@ json_t *alert_to_json(const struct score_alert *a, const char *sensor)
 	json_object_set_new(o, "kind", json_string(score_rules[a->kind].name));
 	json_object_set_new(o, "score", json_integer((json_int_t)a->score));
 	json_object_set_new(o, "severity", json_string(a->severity));
+	json_object_set_new(o, "learning", json_boolean(a->learning));
+	json_object_set_new(o, "confidence", json_real(round(a->confidence * 100) / 100));
 	set_addr(o, "src_ip", &a->host);
 	if (a->server.family) {
 		set_addr(o, "dest_ip", &a->server);

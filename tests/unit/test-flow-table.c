@@ -148,7 +148,8 @@ static void test_flow_table__key_canonical(void)
 		CHECK_EQ_U(fwd.proto, IPPROTO_TCP);
 		CHECK_EQ_U(fwd.vlan[0], 100);
 		CHECK_EQ_U(fwd.vlan[1], 42);
-		CHECK_EQ_U(fwd.pad[0] | fwd.pad[1] | fwd.pad[2], 0);
+		CHECK_EQ_U(fwd.pad[0] | fwd.pad[1] | fwd.tunnel_kind, 0);
+		CHECK_EQ_U(fwd.tunnel_id, 0);
 		if (check_failed_now)
 			fprintf(stderr, "  ^ canon case \"%s\" (or earlier)\n", t->name);
 	}
