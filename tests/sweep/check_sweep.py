@@ -182,7 +182,8 @@ def main():
     # --- tables ---------------------------------------------------------------
     caps = sorted({r["capture"] for r in results} | set(host_days), key=lambda c: (c != "learned", c))
     print("%-14s %-8s %5s %5s %7s   %s" % ("class", "capture", "n", "det", "recall",
-                                          "within limits: n det recall   median latency"))
+                                          "within limits: n det recall   median latency "
+                                          "(detected)"))
     for cls in CLASSES:
         for cap in caps + ["all"]:
             rs = [r for r in results if r["class"] == cls and (cap == "all" or r["capture"] == cap)]
