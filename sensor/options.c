@@ -97,6 +97,16 @@ static const struct opt_desc opts[] = {
 	{ "tcp-close-timeout", 0, "flows.tcp_close_timeout", OT_DURATION, O(agg.flow.timeout_s[FLOW_LIST_TCP_CLOSED]), 0, 86400, 0, 0, 0, "DUR", "linger after FIN/RST (5s)" },
 	{ "udp-timeout", 0, "flows.udp_timeout", OT_DURATION, O(agg.flow.timeout_s[FLOW_LIST_OTHER]), 1, 86400, 0, 0, 0, "DUR", "idle timeout, UDP (60s)" },
 	{ "interim", 0, "flows.interim", OT_DURATION, O(agg.interim_s), 0, 86400, 0, 0, 0, "DUR", "session_update period, packet time (60s; 0 = off)" },
+	/* -- tunnels (docs/config.md "decap") -- */
+	{ NULL, 0, "decap.enabled", OT_FLAG, O(decap.decap), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.vxlan", OT_FLAG, O(decap.type_on[TUNNEL_VXLAN]), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.geneve", OT_FLAG, O(decap.type_on[TUNNEL_GENEVE]), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.gre", OT_FLAG, O(decap.type_on[TUNNEL_GRE]), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.erspan", OT_FLAG, O(decap.type_on[TUNNEL_ERSPAN]), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.ipip", OT_FLAG, O(decap.type_on[TUNNEL_IPIP]), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.teredo", OT_FLAG, O(decap.type_on[TUNNEL_TEREDO]), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.vxlan_ports", OT_LIST, O(decap_vxlan_ports), 0, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "decap.geneve_ports", OT_LIST, O(decap_geneve_ports), 0, 0, 0, 0, 0, NULL, NULL },
 	/* -- scoring -- */
 	{ "state", 0, "scoring.state", OT_STR, O(state_path), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->state_path), "FILE", "keep baselines in FILE across runs" },
 	{ NULL, 0, "scoring.state_save", OT_DURATION, O(state_save_s), 60, 86400, 0, 0, 0, NULL, NULL },
@@ -139,10 +149,33 @@ static const struct opt_desc opts[] = {
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* decap.*_ports: UDP port numbers, at most DECODE_EXTRA_PORTS. */
+static int decap_ports(uint16_t out[DECODE_EXTRA_PORTS], const struct opt_list *l, const char *key)
+{
+	memset(out, 0, sizeof(uint16_t) * DECODE_EXTRA_PORTS);
+	if (l->n > DECODE_EXTRA_PORTS) {
+		log_err("%s: at most %d ports", key, DECODE_EXTRA_PORTS);
+		return -EINVAL;
+	}
+	for (int i = 0; i < l->n; i++) {
+		char *end;
+		unsigned long v;
+		errno = 0;
+		v = strtoul(l->v[i], &end, 10);
+		if (errno || end == l->v[i] || *end || v == 0 || v > 65535) {
+			log_err("%s: '%s' is not a UDP port (1-65535)", key, l->v[i]);
+			return -EINVAL;
+		}
+		out[i] = (uint16_t)v;
+	}
+	return 0;
+}
+
 void options_defaults(struct sensor_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	agg_config_default(&o->agg);
+	decode_config_default(&o->decap);
 	score_config_default(&o->score);
 	snprintf(o->capture_mode, sizeof(o->capture_mode), "ebpf-tc");
 	snprintf(o->log_level, sizeof(o->log_level), "info");
@@ -928,6 +961,9 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 			"(beacon.low/high, ratios.short_low/short_high, ratios.long_low/long_high)");
 		return -EINVAL;
 	}
+	if (decap_ports(o->decap.vxlan_ports, &o->decap_vxlan_ports, "decap.vxlan_ports") < 0 ||
+	    decap_ports(o->decap.geneve_ports, &o->decap_geneve_ports, "decap.geneve_ports") < 0)
+		return -EINVAL;
 	o->agg.app.keep_unclassified = o->all_flows;
 	o->agg.seed = o->seed;
 	return 0;

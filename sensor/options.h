@@ -53,6 +53,8 @@ struct sensor_options {
 	char metrics_listen[64];       /* "127.0.0.1:9187", "" = off */
 	/* module configurations */
 	struct agg_config agg;
+	struct decode_config decap;    /* decap.*: which tunnels are opened */
+	struct opt_list decap_vxlan_ports, decap_geneve_ports; /* as given */
 	struct score_config score;
 	uint32_t seed;
 	/* internal networks / allowlist as written (applied to .score) */

@@ -132,6 +132,25 @@ static void print_stats(struct sensor *s)
 		(ull)d->truncated, (ull)d->invalid, (ull)d->unsupported, (ull)d->wire_len_mismatch,
 		(ull)as.frag_orphans, (ull)fs.created, (ull)fs.ended, (ull)fs.timed_out, (ull)fs.evicted, (ull)fs.active,
 		(ull)fs.max_active, (ull)s->session_records, (ull)as.sessions, (ull)as.updates);
+	{
+		/* only when there is something to say, so the summary of a
+		 * capture without tunnels or clock trouble stays as it was */
+		uint64_t tun = 0;
+		for (int t = 1; t < TUNNEL_TYPE_COUNT; t++)
+			tun += d->tunnel[t];
+		if (tun || d->tunnel_bad || d->tunnel_depth_exceeded || d->ppp)
+			fprintf(stderr,
+				"  tunnels: vxlan %llu, geneve %llu, gre %llu, erspan %llu, ipip %llu, teredo %llu; bad header %llu, too deep %llu; ppp link %llu\n",
+				(ull)d->tunnel[TUNNEL_VXLAN], (ull)d->tunnel[TUNNEL_GENEVE],
+				(ull)d->tunnel[TUNNEL_GRE], (ull)d->tunnel[TUNNEL_ERSPAN],
+				(ull)d->tunnel[TUNNEL_IPIP], (ull)d->tunnel[TUNNEL_TEREDO],
+				(ull)d->tunnel_bad, (ull)d->tunnel_depth_exceeded, (ull)d->ppp);
+		if (as.time_regressions || as.clock_jumps || as.clock_jumps_taken)
+			fprintf(stderr,
+				"  clock:   late packets %llu, timestamps > 1 day ahead not taken %llu, gaps > 1 day taken %llu\n",
+				(ull)as.time_regressions, (ull)as.clock_jumps,
+				(ull)as.clock_jumps_taken);
+	}
 	if (s->cap.mode && strcmp(s->cap.mode, "pcap-file"))
 		fprintf(stderr, "  capture: dropped %llu, interface dropped %llu\n", (ull)s->cap.drops,
 			(ull)s->cap.if_drops);
@@ -721,7 +740,8 @@ void sensor_frame(struct sensor *s, int linktype, const uint8_t *frame, size_t c
 	struct packet pkt;
 
 	s->last_packet_ns = ts_ns;
-	decode_packet(&pkt, linktype, frame, caplen, wirelen, ts_ns, &s->dstats);
+	decode_packet_cfg(&pkt, &s->opts->decap, linktype, frame, caplen, wirelen, ts_ns,
+			  &s->dstats);
 	agg_packet(s->agg, &pkt);
 	if ((s->dstats.packets & 4095) == 0)
 		sensor_tick(s);
