@@ -126,15 +126,23 @@ static const struct opt_desc opts[] = {
 	{ NULL, 0, "scoring.floors.upload_short", OT_BYTES, O(score.floor_up_short), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.floors.upload_long", OT_BYTES, O(score.floor_up_long), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.floors.off_hours", OT_BYTES, O(score.floor_off_hours), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.download_day", OT_BYTES, O(score.floor_down_day), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.upload_day", OT_BYTES, O(score.floor_up_day), 0, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.floors.reference_per_hour", OT_BYTES, O(score.ref_floor_per_hour), 1, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, "scoring.floors.reference_new_host", OT_BYTES, O(score.cold_ref_per_hour), 1, UINT64_MAX / 2, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.ratios.short_low", OT_DOUBLE, O(score.ratio_low), 0, 0, 1, 1e6, 0, NULL, NULL },
 	{ NULL, 0, "scoring.ratios.short_high", OT_DOUBLE, O(score.ratio_high), 0, 0, 1, 1e6, 0, NULL, NULL },
 	{ NULL, 0, "scoring.ratios.long_low", OT_DOUBLE, O(score.ratio_low_long), 0, 0, 1, 1e6, 0, NULL, NULL },
 	{ NULL, 0, "scoring.ratios.long_high", OT_DOUBLE, O(score.ratio_high_long), 0, 0, 1, 1e6, 0, NULL, NULL },
+	{ NULL, 0, "scoring.ratios.day_low", OT_DOUBLE, O(score.ratio_low_day), 0, 0, 1, 1e6, 0, NULL, NULL },
+	{ NULL, 0, "scoring.ratios.day_high", OT_DOUBLE, O(score.ratio_high_day), 0, 0, 1, 1e6, 0, NULL, NULL },
 	{ NULL, 0, "scoring.own_quantile", OT_DOUBLE, O(score.own_quantile), 0, 0, 0.5, 1, 0, NULL, NULL },
+	{ NULL, 0, "scoring.peer_quantile_new", OT_DOUBLE, O(score.peer_quantile_new), 0, 0, 0.5, 1, 0, NULL, NULL },
 	{ NULL, 0, "scoring.beacon.min_connections", OT_U32, O(score.beacon_min_conns), 4, SCORE_BEACON_MAX, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.beacon.low", OT_DOUBLE, O(score.beacon_low), 0, 0, 0, 1, 0, NULL, NULL },
 	{ NULL, 0, "scoring.beacon.high", OT_DOUBLE, O(score.beacon_high), 0, 0, 0, 1, 0, NULL, NULL },
+	{ NULL, 0, "scoring.beacon.full_hours", OT_DOUBLE, O(score.beacon_full_hours), 0, 0, 0.5, 24, 0, NULL, NULL },
+	{ NULL, 0, "scoring.beacon.full_connections", OT_U32, O(score.beacon_full_conns), 5, SCORE_BEACON_MAX, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.max_pairs", OT_U32, O(score.max_pairs), 1, 1u << 22, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.max_novelty", OT_U32, O(score.max_novelty), 1, 1u << 24, 0, 0, 0, NULL, NULL },
 	/* -- networks and site -- */
@@ -956,7 +964,9 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (o->score.beacon_low >= o->score.beacon_high || o->score.ratio_low >= o->score.ratio_high ||
-	    o->score.ratio_low_long >= o->score.ratio_high_long) {
+	    o->score.ratio_low_long >= o->score.ratio_high_long ||
+	    o->score.ratio_low_day >= o->score.ratio_high_day ||
+	    o->score.beacon_full_conns < o->score.beacon_min_conns) {
 		log_err("scoring: each low bound must be below its high bound "
 			"(beacon.low/high, ratios.short_low/short_high, ratios.long_low/long_high)");
 		return -EINVAL;

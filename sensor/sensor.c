@@ -252,6 +252,7 @@ static void score_session(struct sensor *s, const struct session *ss)
 		.delta_toserver = ss->delta_bytes[FLOW_TOSERVER],
 		.delta_toclient = ss->delta_bytes[FLOW_TOCLIENT],
 		.bytes_toserver = f->dir[FLOW_TOSERVER].bytes,
+		.bytes_toclient = f->dir[FLOW_TOCLIENT].bytes,
 	};
 
 	if (community_id_v1(cid, sizeof(cid), s->jopts.community_id_seed, true, f->key.proto,

@@ -39,7 +39,9 @@
 #define SCORE_BUCKET_S 300         /* bucket width: 5 min */
 #define SCORE_MAX_BUCKETS 144      /* longest window: 12 h of 5-min buckets */
 #define SCORE_HISTORY_HOURS 168    /* hourly history kept per pair: 7 days */
-#define SCORE_BEACON_MAX 192       /* connection starts kept per pair */
+#define SCORE_BEACON_MAX 256       /* connection starts kept per pair */
+#define SCORE_DAY_HOURS 24         /* the drip window: 24 h of hourly volumes */
+#define SCORE_PERIOD_BINS 48       /* beacon period classes (x1.25 from 8 s) */
 
 struct score_net {
 	struct net_addr net;
@@ -72,7 +74,7 @@ struct score_site {
 struct score_config {
 	uint32_t short_window_s;     /* 1800 */
 	uint32_t long_window_s;      /* 28800 */
-	uint32_t learning_s;         /* 86400: no alerts, novelty learned */
+	uint32_t learning_s;         /* 86400: gates novelty and the host-own baseline only */
 	uint32_t suppress_s;         /* 3600 */
 	double alert_threshold;      /* 50 */
 	double realert_delta;        /* 15 points more re-alerts */
@@ -84,12 +86,20 @@ struct score_config {
 	uint64_t floor_up_short, floor_up_long;       /* 50 MB, 100 MB */
 	uint64_t floor_off_hours;                     /* 30 MB in the short window */
 	uint64_t ref_floor_per_hour;                  /* 2 MB/h: least reference */
+	uint64_t cold_ref_per_hour;                   /* 10 MB/h: least reference of a host
+						       * without its own history */
 	double ratio_low, ratio_high;                 /* 3, 30: short window */
 	double ratio_low_long, ratio_high_long;       /* 2, 12: long window */
+	uint64_t floor_down_day, floor_up_day;        /* 200 MB, 120 MB in 24 h (drips) */
+	double ratio_low_day, ratio_high_day;         /* 3, 15: 24 h window */
+	double peer_quantile_new;                     /* 0.9: peer level standing in for a
+						       * host without its own history */
 	double own_quantile;                          /* 0.95 of the pair's hours */
 	/* beaconing */
-	uint32_t beacon_min_conns;   /* 12 connection starts in the last 24 h */
-	double beacon_low, beacon_high; /* RITA score 0.6 -> 0, 0.9 -> full */
+	uint32_t beacon_min_conns;   /* 6 connection starts in the last 24 h */
+	double beacon_low, beacon_high; /* interval MAD/median: 0.07 -> regular, 0.15 -> not */
+	double beacon_full_hours;    /* 3: regular this long counts in full */
+	uint32_t beacon_full_conns;  /* 12 connections count in full */
 	/* working hours of the (single) site, in its time zone */
 	uint8_t work_start_h, work_end_h;  /* 8, 18 */
 	uint8_t work_days;                 /* bit 0 = Sunday .. bit 6 = Saturday; Mon-Fri */
@@ -125,6 +135,7 @@ struct score_event {
 	const char *provider, *service, *app_proto, *sni, *ja4, *community_id;
 	uint64_t delta_toserver, delta_toclient; /* bytes since the flow's last record */
 	uint64_t bytes_toserver;     /* whole flow so far (beacon data size) */
+	uint64_t bytes_toclient;     /* whole flow so far (beacon size per connection) */
 };
 
 struct score_reason {
@@ -132,7 +143,8 @@ struct score_reason {
 	double strength;             /* 0..1 */
 	double value, baseline, peer;/* units in `unit` */
 	const char *unit;            /* "bytes", "bytes/h", "score", "hosts" */
-	char detail[200];            /* one human sentence */
+	char detail[384];            /* one human sentence */
+	char gate[128];              /* why it counts nothing, or "" (--explain) */
 };
 
 /* An alert, borrowed for the callback. */
@@ -151,15 +163,44 @@ struct score_alert {
 	uint64_t window_toserver, window_toclient;
 	struct score_reason reasons[SIG_COUNT];
 	unsigned n_reasons;
+	bool learning;               /* raised inside the learning period */
+	double confidence;           /* 1, or lower while baselines are still young */
 	const char *cids[SCORE_MAX_CIDS];
 	unsigned n_cids;
 };
 
 typedef void score_alert_fn(const struct score_alert *a, void *arg);
 
+/* What held an evaluation back from alerting (--explain). */
+enum score_gate {
+	GATE_NONE,          /* it alerted (new alert or revision) */
+	GATE_THRESHOLD,     /* score below --alert-threshold */
+	GATE_SUPPRESSED,    /* same evidence as an open alert */
+	GATE_NOT_INTERNAL,  /* the client is in no --internal network */
+	GATE_ALLOWLIST,     /* --allow / networks.allow / an allowlist rule */
+};
+
+/* One evaluation of one record, for --explain: every signal (strength 0
+ * included, with its gate), the score and the outcome.  Borrowed for the
+ * callback. */
+struct score_trace {
+	uint64_t ts_ns;
+	const struct net_addr *host;
+	const char *provider, *service;
+	struct score_reason all[SIG_COUNT]; /* indexed by enum score_signal */
+	double score;
+	bool learning;
+	enum score_gate gate;
+	const char *alert_id;        /* when it alerted or was suppressed */
+	uint32_t revision;
+	enum score_signal kind;
+};
+
+typedef void score_trace_fn(const struct score_trace *t, void *arg);
+
 struct score_stats {
 	uint64_t events, not_internal, allowed, exempted, pairs_evicted, novelty_evicted;
-	uint64_t alerts, realerts, suppressed;
+	uint64_t alerts, realerts, suppressed, learning_alerts;
 	uint64_t alerts_by_kind[SIG_COUNT];
 };
 
@@ -172,6 +213,14 @@ void score_free(struct score_engine *e);
 void score_event(struct score_engine *e, const struct score_event *ev);
 
 void score_get_stats(const struct score_engine *e, struct score_stats *out);
+
+/* Report every evaluation of records whose client is @host (NULL: stop)
+ * to @fn.  The address is copied. */
+void score_set_trace(struct score_engine *e, const struct net_addr *host,
+		     score_trace_fn *fn, void *arg);
+
+/* Packet time at which learning ends (0 before the first event). */
+uint64_t score_learning_end(const struct score_engine *e);
 
 /* Take new thresholds, weights, windows, networks and working hours
  * (SIGHUP) while keeping every baseline.  Table sizes cannot change

@@ -60,7 +60,9 @@ struct got {
 	unsigned n_reasons, n_cids;
 	int sig[SIG_COUNT];
 	double strength[SIG_COUNT], baseline[SIG_COUNT], peer[SIG_COUNT];
-	char detail[SIG_COUNT][200];
+	char detail[SIG_COUNT][384];
+	bool learning;
+	double confidence;
 };
 
 struct alog {
@@ -94,6 +96,8 @@ static void on_alert(const struct score_alert *a, void *arg)
 	g->win_up = a->window_toserver;
 	g->n_reasons = a->n_reasons;
 	g->n_cids = a->n_cids;
+	g->learning = a->learning;
+	g->confidence = a->confidence;
 	for (unsigned i = 0; i < a->n_reasons && i < SIG_COUNT; i++) {
 		g->sig[i] = a->reasons[i].signal;
 		g->strength[i] = a->reasons[i].strength;
@@ -143,7 +147,7 @@ static void dump(const struct alog *log)
 struct flow {
 	struct net_addr client;
 	const char *provider, *service, *ja4;
-	uint64_t start_ns, up_total;
+	uint64_t start_ns, up_total, down_total;
 	char cid[40];
 	bool started;
 };
@@ -221,6 +225,7 @@ static void flow_record(struct fx *f, struct flow *fl, uint64_t ts, uint64_t up,
 	struct score_event ev;
 
 	fl->up_total += up;
+	fl->down_total += down;
 	memset(&ev, 0, sizeof(ev));
 	ev.ts_ns = ts;
 	ev.flow_start_ns = fl->start_ns;
@@ -238,6 +243,7 @@ static void flow_record(struct fx *f, struct flow *fl, uint64_t ts, uint64_t up,
 	ev.delta_toserver = up;
 	ev.delta_toclient = down;
 	ev.bytes_toserver = fl->up_total;
+	ev.bytes_toclient = fl->down_total;
 	fl->started = true;
 	score_event(f->e, &ev);
 }
@@ -323,23 +329,40 @@ static struct score_stats stats(const struct fx *f)
 
 /* ------------------------------------------------------------- learning */
 
-static void test_score__no_alert_while_learning_whatever_the_volume(void)
+/* Day one: a stateless engine judges volume against peers and floors from
+ * the first hour; the alert says it was raised while learning, with a
+ * lower confidence, and novelty (which needs what was learned) is not
+ * among its reasons. */
+static void test_score__alerts_during_learning_say_so(void)
 {
 	struct fx f;
-	struct net_addr h3 = org_host(3), stranger = ip4(10, 9, 9, 9);
-	uint64_t learn_end;
+	struct net_addr h3 = org_host(3);
 
 	fx_start(&f);
-	learn_end = T_MON + (uint64_t)f.cfg.learning_s * SEC;
 	org_baseline(&f, T_MON, T_MON + 2 * HOUR_NS);
-	/* at night, inside learning: 5 GB down, 2 GB up, a new host too */
-	transfer(&f, &h3, COMMON_JA4, T_MON + 2 * HOUR_NS + 5 * MIN_NS, 20 * MIN_NS, 10, 0, 5000 * MB);
-	transfer(&f, &h3, COMMON_JA4, T_MON + 3 * HOUR_NS, 20 * MIN_NS, 10, 2000 * MB, 0);
-	transfer(&f, &stranger, ODD_JA4, T_MON + 3 * HOUR_NS, 20 * MIN_NS, 10, 900 * MB, 900 * MB);
-	/* and just before the end of learning */
-	transfer(&f, &h3, COMMON_JA4, learn_end - 20 * MIN_NS, 15 * MIN_NS, 5, 0, 3000 * MB);
+	/* at night, inside learning: 5 GB down by a host of the organisation */
+	transfer(&f, &h3, ODD_JA4, T_MON + 2 * HOUR_NS + 5 * MIN_NS, 20 * MIN_NS, 10, 0, 5000 * MB);
+	CHECK(f.log.n >= 1);
+	if (f.log.n >= 1) {
+		const struct got *g = &f.log.a[0];
+		CHECK(g->learning);
+		CHECK(g->confidence > 0 && g->confidence < 1);
+		CHECK(g->kind == SIG_BULK_DOWNLOAD || g->kind == SIG_OFF_HOURS);
+		CHECK(!has_reason(g, SIG_NEW_CLIENT)); /* a new JA4 is not judged yet */
+		CHECK(strstr(g->detail[0], "no history") != NULL);
+	}
+	CHECK_EQ_U(stats(&f).learning_alerts, stats(&f).alerts);
+	fx_end(&f);
+}
+
+/* ... but the ordinary traffic of that first day raises nothing. */
+static void test_score__ordinary_first_day_is_quiet(void)
+{
+	struct fx f;
+
+	fx_start(&f);
+	org_baseline(&f, T_MON, T_MON + DAY_NS);
 	CHECK_EQ_U(f.log.n, 0);
-	CHECK_EQ_U(stats(&f).alerts, 0);
 	CHECK(stats(&f).events > 0);
 	fx_end(&f);
 }
@@ -832,8 +855,13 @@ static void test_score__non_internal_traffic_does_not_start_learning(void)
 	/* outside traffic two days before the first internal record */
 	transfer(&f, &outside, COMMON_JA4, T_MON - 2 * DAY_NS, 10 * MIN_NS, 1, MB, MB);
 	org_baseline(&f, T_MON, T_MON + 12 * HOUR_NS);
+	/* the learning clock started with the first internal record */
+	CHECK(score_learning_end(f.e) > T_MON);
+	CHECK(score_learning_end(f.e) <= T_MON + HOUR_NS + (uint64_t)f.cfg.learning_s * SEC);
 	transfer(&f, &h3, COMMON_JA4, T_MON + 12 * HOUR_NS, 10 * MIN_NS, 1, 0, 5000 * MB);
-	CHECK_EQ_U(f.log.n, 0);  /* still learning */
+	CHECK(f.log.n >= 1);
+	if (f.log.n >= 1)
+		CHECK(f.log.a[0].learning);  /* still learning */
 	fx_end(&f);
 }
 
@@ -1075,10 +1103,16 @@ static void test_score__state_load_keeps_learning_and_baselines(void)
 	CHECK_EQ_U(f.log.n, 1);
 	fx_end(&f);
 
-	/* the control: without the state the same record only starts learning */
+	/* the control: without the state the same record starts learning and
+	 * is judged against floors only, saying so */
 	fx_start(&control);
 	transfer(&control, &h3, COMMON_JA4, WED_1000 + 5 * MIN_NS, 20 * MIN_NS, 1, MB, 600 * MB);
-	CHECK_EQ_U(control.log.n, 0);
+	CHECK_EQ_U(control.log.n, 1);
+	if (control.log.n >= 1) {
+		CHECK(control.log.a[0].learning);
+		CHECK(isnan(control.log.a[0].baseline[0]));
+		CHECK(strstr(control.log.a[0].detail[0], "no history") != NULL);
+	}
 	fx_end(&control);
 }
 
@@ -1116,7 +1150,7 @@ static void test_score__state_load_rejects_bad_files_and_stays_usable(void)
 	write_file(path, "", 0);
 	tmp_path(path, sizeof(path), "wrongtype.json");
 	write_file(path, "{\"mailtap_state\":1,\"learn_end_ns\":5,\"pairs\":7}", 46);
-	p = strstr(data, "\"mailtap_state\":1");
+	p = strstr(data, "\"mailtap_state\":2");
 	CHECK(p != NULL);
 	if (p)
 		p[strlen("\"mailtap_state\":")] = '9';
@@ -1231,6 +1265,266 @@ static void test_score__idle_hours_are_history_too(void)
 	fx_end(&f);
 }
 
+
+/* ------------------------------------------------------ day one, beacons */
+
+struct tlog {
+	size_t n, alerted, suppressed, threshold, allowlist;
+	struct score_reason last[SIG_COUNT];
+	double last_score;
+	bool last_learning;
+};
+
+static void on_trace(const struct score_trace *t, void *arg)
+{
+	struct tlog *l = arg;
+	l->n++;
+	l->alerted += t->gate == GATE_NONE;
+	l->suppressed += t->gate == GATE_SUPPRESSED;
+	l->threshold += t->gate == GATE_THRESHOLD;
+	l->allowlist += t->gate == GATE_ALLOWLIST;
+	memcpy(l->last, t->all, sizeof(l->last));
+	l->last_score = t->score;
+	l->last_learning = t->learning;
+}
+
+/* A poll every @period_s (+-@jitter_s) from @from to @to, @down bytes each. */
+static void poll(struct fx *f, const struct net_addr *host, const char *ja4, uint64_t from,
+		 uint64_t to, unsigned period_s, unsigned jitter_s, uint64_t down)
+{
+	for (uint64_t t = from; t < to; t += (uint64_t)period_s * SEC) {
+		uint64_t j = jitter_s ? rnd(f, 2 * jitter_s + 1) * SEC : 0;
+		session(f, host, ja4, t + j, 2 * SEC, 1200, down);
+	}
+}
+
+static size_t kind_alerts(const struct alog *log, const struct net_addr *host, int kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < log->n && i < ARRAY_LEN(log->a); i++)
+		n += !net_addr_cmp(&log->a[i].host, host) && log->a[i].kind == kind;
+	return n;
+}
+
+static void test_score__regular_rare_poll_alerts_on_day_one(void)
+{
+	struct fx f;
+	struct net_addr h5 = org_host(5);
+
+	fx_start(&f);
+	org_baseline(&f, T_MON, T_MON + 2 * HOUR_NS);
+	/* a script polling every 2 min for 4 h, 150 kB a time, with a client
+	 * nobody else uses: no state, inside learning */
+	poll(&f, &h5, ODD_JA4, T_MON + 2 * HOUR_NS, T_MON + 6 * HOUR_NS, 120, 2, 150000);
+	CHECK(kind_alerts(&f.log, &h5, SIG_BEACONING) == 1); /* one incident, one alert */
+	for (size_t i = 0; i < f.log.n; i++)
+		if (f.log.a[i].kind == SIG_BEACONING) {
+			CHECK(f.log.a[i].learning);
+			CHECK(strstr(f.log.a[i].detail[0], "every 12") != NULL);
+			break;
+		}
+	fx_end(&f);
+}
+
+static void test_score__short_regular_poll_is_weaker_than_a_long_one(void)
+{
+	struct fx f;
+	struct net_addr h5 = org_host(5);
+	struct tlog t30, t4h;
+
+	fx_start(&f);
+	memset(&t30, 0, sizeof(t30));
+	score_set_trace(f.e, &h5, on_trace, &t30);
+	poll(&f, &h5, ODD_JA4, T_MON + 2 * HOUR_NS, T_MON + 2 * HOUR_NS + 30 * MIN_NS, 120, 2, 150000);
+	memset(&t4h, 0, sizeof(t4h));
+	score_set_trace(f.e, &h5, on_trace, &t4h);
+	poll(&f, &h5, ODD_JA4, T_MON + 2 * HOUR_NS + 30 * MIN_NS, T_MON + 6 * HOUR_NS, 120, 2, 150000);
+	if (getenv("TEST_SCORE_VERBOSE"))
+		fprintf(stderr, "    30 min: %.3f %s\n    4 h: %.3f %s\n", t30.last[SIG_BEACONING].strength,
+			t30.last[SIG_BEACONING].detail, t4h.last[SIG_BEACONING].strength,
+			t4h.last[SIG_BEACONING].detail);
+	CHECK(t30.last[SIG_BEACONING].strength < 0.3);
+	CHECK(t4h.last[SIG_BEACONING].strength > 2 * t30.last[SIG_BEACONING].strength);
+	CHECK(t4h.last[SIG_BEACONING].strength * f.cfg.weight[SIG_BEACONING] >= f.cfg.alert_threshold);
+	fx_end(&f);
+}
+
+static void test_score__poll_common_to_many_hosts_does_not_alert(void)
+{
+	struct fx f;
+
+	fx_start(&f);
+	/* the organisation's standard client: every host polls alike */
+	for (uint64_t t = T_MON + 2 * HOUR_NS; t < T_MON + 8 * HOUR_NS; t += 120 * SEC)
+		for (unsigned h = 1; h <= ORG_HOSTS; h++) {
+			struct net_addr a = org_host(h);
+			session(&f, &a, COMMON_JA4, t + h * SEC + rnd(&f, 5) * SEC, 2 * SEC, 1200, 150000);
+		}
+	for (unsigned h = 1; h <= ORG_HOSTS; h++) {
+		struct net_addr a = org_host(h);
+		CHECK_EQ_U(kind_alerts(&f.log, &a, SIG_BEACONING), 0);
+	}
+	fx_end(&f);
+}
+
+static void test_score__tiny_poll_as_old_as_the_run_does_not_alert_alone(void)
+{
+	struct fx f;
+	struct net_addr probe = ip4(10, 1, 7, 7);
+
+	fx_start(&f);
+	/* a monitoring probe logging in every 5 minutes from the first record */
+	poll(&f, &probe, ODD_JA4, T_MON, T_MON + 20 * HOUR_NS, 300, 3, 3000);
+	CHECK_EQ_U(f.log.n, 0);
+	fx_end(&f);
+}
+
+/* The beacon evidence is the same whether the sessions come in one run or
+ * across a --state restart. */
+static void test_score__beacon_strength_survives_a_state_restart(void)
+{
+	struct fx a, b, c;
+	struct net_addr h5 = org_host(5), other = org_host(6);
+	struct tlog ta, tc;
+	char path[128], err[512] = "";
+	uint64_t mid = T_MON + 3 * HOUR_NS, end = T_MON + 7 * HOUR_NS;
+
+	tmp_path(path, sizeof(path), "beacon-state.json");
+	fx_start(&a);
+	memset(&ta, 0, sizeof(ta));
+	score_set_trace(a.e, &h5, on_trace, &ta);
+	session(&a, &other, COMMON_JA4, T_MON, MIN_NS, MB / 10, MB);
+	poll(&a, &h5, ODD_JA4, T_MON + HOUR_NS, mid, 97, 0, 40000);
+	poll(&a, &h5, ODD_JA4, mid, end, 97, 0, 40000);
+
+	fx_start(&b);
+	session(&b, &other, COMMON_JA4, T_MON, MIN_NS, MB / 10, MB);
+	poll(&b, &h5, ODD_JA4, T_MON + HOUR_NS, mid, 97, 0, 40000);
+	CHECK_EQ_I(score_state_save(b.e, path, err, sizeof(err)), 0);
+	fx_start(&c);
+	CHECK_EQ_I(score_state_load(c.e, path, err, sizeof(err)), 0);
+	memset(&tc, 0, sizeof(tc));
+	score_set_trace(c.e, &h5, on_trace, &tc);
+	poll(&c, &h5, ODD_JA4, mid, end, 97, 0, 40000);
+
+	CHECK(ta.last[SIG_BEACONING].strength > 0);
+	CHECK(fabs(ta.last[SIG_BEACONING].strength - tc.last[SIG_BEACONING].strength) < 1e-12);
+	CHECK(fabs(ta.last[SIG_BEACONING].value - tc.last[SIG_BEACONING].value) < 1e-12);
+	CHECK_STREQ(ta.last[SIG_BEACONING].detail, tc.last[SIG_BEACONING].detail);
+	fx_end(&a);
+	fx_end(&b);
+	fx_end(&c);
+}
+
+/* A burst still inside the 8-hour window hours later is the same evidence:
+ * the same alert, not a new one. */
+static void test_score__old_burst_seen_again_later_is_not_a_new_alert(void)
+{
+	struct fx f;
+	struct net_addr h3 = org_host(3);
+
+	fx_start(&f);
+	org_baseline(&f, T_MON, WED_1000);
+	transfer(&f, &h3, COMMON_JA4, WED_1000, 30 * MIN_NS, 6, MB, 600 * MB);
+	/* three quiet hours, then ordinary traffic while the burst is still
+	 * in the long window */
+	org_baseline(&f, WED_1000 + 4 * HOUR_NS, WED_1000 + 7 * HOUR_NS);
+	CHECK_EQ_U(stats(&f).alerts, 1);
+	CHECK_EQ_U(alerts_for(&f.log, &h3), 1);
+	fx_end(&f);
+}
+
+static void test_score__day_window_catches_a_drip_below_the_other_floors(void)
+{
+	struct fx f;
+	struct net_addr h4 = org_host(4);
+	bool day = false;
+
+	fx_start(&f);
+	org_baseline(&f, T_MON, T_WED);
+	/* ~14 MB/h more than usual for a day: under 50 MB per 30 min and
+	 * under 150 MB per 8 h, ~330 MB in the day */
+	for (uint64_t t = T_WED; t < T_WED + 24 * HOUR_NS; t += HOUR_NS) {
+		org_baseline(&f, t, t + HOUR_NS);
+		/* at irregular times: no beacon */
+		uint64_t at[6];
+		for (unsigned k = 0; k < 6; k++)
+			at[k] = t + (uint64_t)(k * 600 + rnd(&f, 500)) * SEC;
+		for (unsigned k = 0; k < 6; k++)
+			session(&f, &h4, COMMON_JA4, at[k], MIN_NS, 20000, 2300000);
+	}
+	for (size_t i = 0; i < f.log.n; i++)
+		if (!net_addr_cmp(&f.log.a[i].host, &h4) && f.log.a[i].kind == SIG_BULK_DOWNLOAD &&
+		    strstr(f.log.a[i].detail[0], "in 24 h"))
+			day = true;
+	CHECK(day);
+	for (size_t i = 0; i < f.log.n; i++) /* one incident: revisions of one alert */
+		if (!net_addr_cmp(&f.log.a[i].host, &h4))
+			CHECK_STREQ(f.log.a[i].id, f.log.a[0].id);
+	fx_end(&f);
+}
+
+static void test_score__host_new_to_the_run_is_novel_without_learning(void)
+{
+	struct fx f;
+	struct net_addr newbie = ip4(10, 1, 0, 77), h2 = org_host(2);
+	struct tlog tn, t2;
+
+	fx_start(&f);
+	org_baseline(&f, T_MON, T_MON + 4 * HOUR_NS);
+	memset(&tn, 0, sizeof(tn));
+	score_set_trace(f.e, &newbie, on_trace, &tn);
+	session(&f, &newbie, ODD_JA4, T_MON + 4 * HOUR_NS + 10 * MIN_NS, MIN_NS, 1000, 20000);
+	CHECK(tn.last_learning);
+	CHECK(tn.last[SIG_NEW_CLIENT].strength >= 0.4);
+	CHECK(strstr(tn.last[SIG_NEW_CLIENT].detail, "earlier in this run") != NULL);
+	/* a host of the first hour is not new to the run */
+	memset(&t2, 0, sizeof(t2));
+	score_set_trace(f.e, &h2, on_trace, &t2);
+	session(&f, &h2, ODD_JA4, T_MON + 4 * HOUR_NS + 20 * MIN_NS, MIN_NS, 1000, 20000);
+	CHECK(t2.n == 1);
+	CHECK(t2.last[SIG_NEW_CLIENT].strength == 0);
+	CHECK(strstr(t2.last[SIG_NEW_CLIENT].gate, "learning") != NULL);
+	fx_end(&f);
+}
+
+static void test_score__trace_names_the_gate_of_every_evaluation(void)
+{
+	struct fx f;
+	struct net_addr h3 = org_host(3), out = ip4(198, 51, 100, 7);
+	struct tlog t3, to;
+	struct score_config c;
+
+	score_config_default(&c);
+	CHECK_EQ_I(score_config_add_allow(&c, "10.1.0.8/32"), 0);
+	fx_start_cfg(&f, &c);
+	memset(&t3, 0, sizeof(t3));
+	score_set_trace(f.e, &h3, on_trace, &t3);
+	org_baseline(&f, T_MON, WED_1000);
+	CHECK(t3.threshold > 0 && t3.alerted == 0);
+	CHECK(t3.last[SIG_BULK_DOWNLOAD].gate[0] != '\0'); /* e.g. "floor: ..." */
+	CHECK(strstr(t3.last[SIG_OFF_HOURS].gate, "working hours") != NULL ||
+	      strstr(t3.last[SIG_OFF_HOURS].gate, "floor") != NULL);
+	transfer(&f, &h3, COMMON_JA4, WED_1000, 30 * MIN_NS, 6, MB, 600 * MB);
+	CHECK_EQ_U(t3.alerted, 1);
+	CHECK(t3.suppressed >= 1);
+	/* allowlisted and outside hosts are reported with their gate */
+	{
+		struct net_addr h8 = org_host(8);
+		struct tlog t8;
+		memset(&t8, 0, sizeof(t8));
+		score_set_trace(f.e, &h8, on_trace, &t8);
+		session(&f, &h8, COMMON_JA4, WED_1000 + HOUR_NS, MIN_NS, 1000, 1000);
+		CHECK_EQ_U(t8.allowlist, 1);
+	}
+	memset(&to, 0, sizeof(to));
+	score_set_trace(f.e, &out, on_trace, &to);
+	session(&f, &out, COMMON_JA4, WED_1000 + HOUR_NS, MIN_NS, 1000, 1000);
+	CHECK_EQ_U(to.n, 1);
+	score_set_trace(f.e, NULL, NULL, NULL);
+	fx_end(&f);
+}
+
 static void cleanup_tmpdir(void)
 {
 	char cmd[128];
@@ -1248,7 +1542,8 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	tzset();
 
-	RUN(test_score__no_alert_while_learning_whatever_the_volume);
+	RUN(test_score__alerts_during_learning_say_so);
+	RUN(test_score__ordinary_first_day_is_quiet);
 	RUN(test_score__alerts_once_learning_is_over);
 	RUN(test_score__bulk_download_after_steady_baseline_alerts_once);
 	RUN(test_score__bulk_download_in_interim_updates_alerts);
@@ -1282,6 +1577,15 @@ int main(void)
 	RUN(test_score__state_save_to_unwritable_place_fails_with_message);
 	RUN(test_score__late_record_does_not_rewind_hourly_history);
 	RUN(test_score__idle_hours_are_history_too);
+	RUN(test_score__regular_rare_poll_alerts_on_day_one);
+	RUN(test_score__short_regular_poll_is_weaker_than_a_long_one);
+	RUN(test_score__poll_common_to_many_hosts_does_not_alert);
+	RUN(test_score__tiny_poll_as_old_as_the_run_does_not_alert_alone);
+	RUN(test_score__beacon_strength_survives_a_state_restart);
+	RUN(test_score__old_burst_seen_again_later_is_not_a_new_alert);
+	RUN(test_score__day_window_catches_a_drip_below_the_other_floors);
+	RUN(test_score__host_new_to_the_run_is_novel_without_learning);
+	RUN(test_score__trace_names_the_gate_of_every_evaluation);
 	cleanup_tmpdir();
 	return CHECK_DONE();
 }
