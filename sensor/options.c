@@ -64,6 +64,7 @@ static const struct opt_desc opts[] = {
 	{ "quiet", 'q', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, NULL, "no stats summary on stderr at exit" },
 	{ "config", 'c', NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "YAML configuration file; flags override it" },
 	{ "check-config", 0, NULL, OT_CLI, 0, 0, 0, 0, 0, 0, "FILE", "validate FILE, print the effective configuration" },
+	{ "explain", 0, NULL, OT_STR, O(explain), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->explain), "HOST", "print every evaluation of HOST: each signal, its baseline, peers, strength and gate" },
 	/* -- sensor -- */
 	{ "log-level", 0, "sensor.log_level", OT_STR, O(log_level), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->log_level), "LEVEL", "error, warning, notice, info (default) or debug; under systemd, lines carry their priority" },
 	{ "sensor-id", 0, "sensor.id", OT_STR, O(sensor_id), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->sensor_id), "NAME", "name of this sensor in records (host name)" },

@@ -28,6 +28,7 @@ struct sensor_options {
 	bool check_only;               /* --check-config: validate, print, exit */
 	bool help, help_all, version, quiet;
 	char log_level[16];            /* error, warning, notice, info, debug */
+	char explain[64];              /* --explain HOST, or "" */
 	/* capture */
 	struct opt_list read;          /* -r files */
 	struct opt_list interfaces;    /* -i interfaces (live) */

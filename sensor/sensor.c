@@ -20,6 +20,7 @@
 #include "catalog.h"
 #include "community-id.h"
 #include "decode.h"
+#include "explain.h"
 #include "metrics.h"
 #include "output-json.h"
 #include "output.h"
@@ -553,6 +554,10 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 		if (rc < 0 && rc != -ENOENT)
 			log_err("--state: %s; starting with empty baselines", err);
 	}
+	if (o->explain[0] && explain_attach(s->score, o->explain, stdout) < 0) {
+		log_err("--explain: '%s' is not an IPv4 or IPv6 address", o->explain);
+		goto fail;
+	}
 	if (open_sinks(s, &o->alerts, "alerts", s->alerts, &s->nalerts) < 0 ||
 	    open_sinks(s, &o->sessions, "sessions", s->sessions, &s->nsessions) < 0) {
 		*exit_code = EXIT_OUTPUT;
@@ -591,6 +596,8 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
 {
 	sd_notify(0, "STOPPING=1");
 	agg_finish(s->agg);
+	if (s->opts->explain[0])
+		explain_finish(s->score);
 	save_state(s);
 	heartbeat(s);
 	metrics_refresh(s);

@@ -35,7 +35,8 @@
 #define COUNT_KEY_MAX 80
 #define MB 1000000ull
 #define RUN_NEW_AFTER_S 3600u     /* a host first seen this long into the run is new to it */
-#define PERIOD_BASE_S 8.0         /* period class 0 starts here, x1.25 per class */
+#define PERIOD_BASE_S 8.0         /* period class 0 starts here, x1.12 per class */
+#define PERIOD_STEP 1.12
 #define BEACON_RECALC_S 600u      /* re-analyse a stream at least this often */
 
 /* ---------------------------------------------------------------- tables */
@@ -997,7 +998,7 @@ static int period_bin(double interval_s)
 	int b;
 	if (!(interval_s >= PERIOD_BASE_S))
 		return 0;
-	b = (int)floor(log(interval_s / PERIOD_BASE_S) / log(1.25));
+	b = (int)floor(log(interval_s / PERIOD_BASE_S) / log(PERIOD_STEP));
 	return b >= SCORE_PERIOD_BINS ? SCORE_PERIOD_BINS - 1 : b;
 }
 
@@ -1208,6 +1209,12 @@ static void beacon_reason(const struct beacon_view *v, struct score_reason *r)
 	}
 	r->value = b->rita;
 	r->peer = v->others;
+	if (b->interval <= 0) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "%u connections of this client in 24 h: too few to judge a rhythm", b->conns);
+		snprintf(r->gate, sizeof(r->gate), "too few connections");
+		return;
+	}
 	fmt_bytes(sz, sizeof(sz), b->size_med);
 	snprintf(r->detail, sizeof(r->detail),
 		 "%u connections in 24 h every %.0f s (spread %.0f %%), regular for %.1f h, %s each; "
