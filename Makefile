@@ -67,6 +67,18 @@ all: $(BIN) $(TOOL_BIN)
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
+# MAILTAP_DATADIR is compiled in from PREFIX: the objects that use it depend
+# on a stamp holding the PREFIX they were built for, rewritten (and so newer)
+# only when PREFIX changes, so `make install PREFIX=/usr` after a plain
+# `make` rebuilds them instead of installing /usr/local paths.
+PREFIX_STAMP := $(BUILD)/prefix.stamp
+$(PREFIX_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(PREFIX)" ]; then echo "$(PREFIX)" >$@; fi
+$(BUILD)/sensor/sensor.o $(BUILD)/sensor/options.o: $(PREFIX_STAMP)
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -24,6 +25,10 @@
 
 #ifndef MAILTAP_VERSION
 #define MAILTAP_VERSION "0.1.0"
+#endif
+/* from PREFIX (Makefile; a stamp rebuilds this file when PREFIX changes) */
+#ifndef MAILTAP_DATADIR
+#define MAILTAP_DATADIR "/usr/local/share/mailtap"
 #endif
 
 enum opt_type {
@@ -789,6 +794,36 @@ static int load_yaml(struct sensor_options *o, const char *file)
 
 /* ------------------------------------------------------- command line */
 
+const char *options_default_catalog(char *buf, size_t len)
+{
+	const char *env = getenv("MAILTAP_CATALOG");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			char *real;
+			snprintf(buf, len, "%s/../deploy/catalog.json", exe);
+			if (access(buf, R_OK) == 0) {
+				if ((real = realpath(buf, NULL))) {
+					snprintf(buf, len, "%s", real);
+					free(real);
+				}
+				return buf;
+			}
+		}
+	}
+	snprintf(buf, len, "%s/catalog.json", MAILTAP_DATADIR);
+	return buf;
+}
+
 /* Options shown by --help; --help-all (and mailtap(8)) show every one. */
 static const char *const common_flags[] = {
 	"read", "interface", "capture", "config", "check-config", "sessions", "alerts",
@@ -801,6 +836,38 @@ static bool is_common(const char *flag)
 		if (!strcmp(*c, flag))
 			return true;
 	return false;
+}
+
+/* One option of --help: @left in a 24-column field, @help word-wrapped so
+ * that no line is longer than 80 columns (a long word stays whole). */
+static void usage_line(FILE *fp, const char *left, const char *help)
+{
+	enum { INDENT = 27, WIDTH = 80 };
+	const char *p = help;
+	size_t col;
+
+	if (strlen(left) > 24) {
+		fprintf(fp, "  %s\n%*s", left, INDENT, "");
+	} else {
+		fprintf(fp, "  %-24s ", left);
+	}
+	col = INDENT;
+	while (*p) {
+		size_t w = strcspn(p, " ");
+		if (col > INDENT && col + 1 + w > WIDTH) {
+			fprintf(fp, "\n%*s", INDENT, "");
+			col = INDENT;
+		} else if (col > INDENT) {
+			fputc(' ', fp);
+			col++;
+		}
+		fprintf(fp, "%.*s", (int)w, p);
+		col += w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', fp);
 }
 
 void options_usage(FILE *fp, bool all)
@@ -820,15 +887,16 @@ void options_usage(FILE *fp, bool all)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", d->flag, d->arg ? " " : "",
 				 d->arg ? d->arg : "");
-		if (strlen(left) > 24)
-			fprintf(fp, "  %s\n  %-24s %s\n", left, "", d->help);
-		else
-			fprintf(fp, "  %-24s %s\n", left, d->help);
+		if (!strcmp(d->flag, "catalog")) {
+			char buf[PATH_MAX + 32], help[PATH_MAX + 128];
+			snprintf(help, sizeof(help), "%s; default %s", d->help,
+				 options_default_catalog(buf, sizeof(buf)));
+			usage_line(fp, left, help);
+		} else {
+			usage_line(fp, left, d->help);
+		}
 	}
-	if (all)
-		fprintf(fp, "  %-24s %s\n", "    --help-all", "every option (this list)");
-	else
-		fprintf(fp, "  %-24s %s\n", "    --help-all", "every option; see also mailtap(8)");
+	usage_line(fp, "    --help-all", all ? "every option (this list)" : "every option; see also mailtap(8)");
 	fprintf(fp,
 		"\nExamples:\n"
 		"  mailtap -r capture.pcap --sessions - --alerts alerts.jsonl\n"

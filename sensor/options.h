@@ -79,6 +79,14 @@ int options_load(struct sensor_options *o, int argc, char **argv);
 /* Print the effective configuration as YAML, secrets masked. */
 void options_print(const struct sensor_options *o, FILE *fp);
 
+/*
+ * The catalog used when none is given: $MAILTAP_CATALOG, deploy/catalog.json
+ * of the checkout the binary was built in, or the installed one
+ * (PREFIX/share/mailtap/catalog.json).  Returns @buf or the environment's
+ * string (borrowed).
+ */
+const char *options_default_catalog(char *buf, size_t len);
+
 /* --help text: the common options, or every one (--help-all). */
 void options_usage(FILE *fp, bool all);
 

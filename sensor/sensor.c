@@ -31,9 +31,6 @@
 #ifndef MAILTAP_VERSION
 #define MAILTAP_VERSION "0.1.0"
 #endif
-#ifndef MAILTAP_DATADIR
-#define MAILTAP_DATADIR "/usr/local/share/mailtap"
-#endif
 
 #define EXIT_USAGE 2
 #define EXIT_OUTPUT 3
@@ -417,32 +414,6 @@ static int metrics_setup(struct sensor *s, const char *listen)
 
 /* ---------------------------------------------------------- catalog */
 
-/* The catalog used when none is given: $MAILTAP_CATALOG, deploy/catalog.json
- * of the checkout the binary was built in, or the installed one. */
-static const char *default_catalog(char *buf, size_t len)
-{
-	const char *env = getenv("MAILTAP_CATALOG");
-	char exe[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/../deploy/catalog.json", exe);
-			if (access(buf, R_OK) == 0)
-				return buf;
-		}
-	}
-	snprintf(buf, len, "%s/catalog.json", MAILTAP_DATADIR);
-	return buf;
-}
-
 /* Load every catalog the options name; NULL after printing why. */
 static struct catalog *load_catalogs(const struct sensor_options *o)
 {
@@ -454,7 +425,7 @@ static struct catalog *load_catalogs(const struct sensor_options *o)
 		return NULL;
 	}
 	if (!o->catalogs.n) {
-		if (catalog_load_file(cat, default_catalog(buf, sizeof(buf)), err, sizeof(err)) < 0)
+		if (catalog_load_file(cat, options_default_catalog(buf, sizeof(buf)), err, sizeof(err)) < 0)
 			goto bad;
 		return cat;
 	}

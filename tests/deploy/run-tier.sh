@@ -60,8 +60,12 @@ if ! grep -q 'deploy/install.mk' Makefile; then
 	MK=$T/Makefile
 	mk_note="Makefile does not include deploy/install.mk yet: used a copy that does"
 fi
+# Installs build from a copy of $BUILD: another PREFIX rebuilds the objects
+# that compile it in, and the build being tested must stay as it is.
+IB=$T/build
+mkdir -p "$IB" && cp -a "$BUILD/." "$IB/"
 minstall() { # minstall DESTDIR PREFIX
-	make --no-print-directory -f "$MK" install BUILD="$BUILD" DESTDIR="$1" PREFIX="$2"
+	make --no-print-directory -f "$MK" install BUILD="$IB" DESTDIR="$1" PREFIX="$2"
 }
 
 R=$T/root
@@ -138,6 +142,32 @@ if minstall "$R2" /opt/mailtap >"$T/install2.log" 2>&1 &&
 else
 	fail install-other-prefix "$(tail -3 "$T/install2.log")"
 fi
+
+# PREFIX=/usr after a default build: the binary is rebuilt for it (the
+# catalog path is compiled in), and the installed man page and sample
+# configuration name /usr paths, not /usr/local ones
+R4=$T/root4
+rm -f "$IB/prefix.stamp"
+why=""
+make --no-print-directory -f "$MK" all BUILD="$IB" >"$T/build4.log" 2>&1 || why+="default build failed; "
+if minstall "$R4" /usr >"$T/install4.log" 2>&1; then
+	help=$(env -u MAILTAP_CATALOG "$R4/usr/bin/mailtap" --help-all 2>&1 | tr -s ' \n' '  ')
+	[[ "$help" == *"default /usr/share/mailtap/catalog.json"* ]] ||
+		why+="--help-all: $(echo "$help" | grep -o 'endpoint catalog.*catalog.json' | head -c 160); "
+	grep -q /usr/local "$R4/usr/share/man/man8/mailtap.8" &&
+		why+="man page: $(grep -m1 /usr/local "$R4/usr/share/man/man8/mailtap.8"); "
+	grep -q '/usr/share/mailtap/catalog.json' "$R4/usr/share/man/man8/mailtap.8" || why+="man page names no /usr/share/mailtap/catalog.json; "
+	if [ -f deploy/mailtap.yaml ]; then
+		grep -q /usr/local "$R4/etc/mailtap/mailtap.yaml" &&
+			why+="mailtap.yaml: $(grep -m1 /usr/local "$R4/etc/mailtap/mailtap.yaml"); "
+	fi
+	grep -qx 'ExecStart=/usr/bin/mailtap --config /etc/mailtap/mailtap.yaml' \
+		"$R4/lib/systemd/system/mailtap.service" || why+="unit ExecStart; "
+else
+	why+="install: $(tail -3 "$T/install4.log")"
+fi
+[ -z "$why" ] && ok install-prefix-usr-after-default-build "binary, man page, yaml and unit name /usr" ||
+	fail install-prefix-usr-after-default-build "$why"
 
 # a second install keeps an edited configuration
 if [ -f deploy/mailtap.yaml ]; then
@@ -222,6 +252,8 @@ fi
 # the page's text with \- and font escapes undone
 sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\e/\\/g' "$MAN" >"$T/man.txt"
 "$BUILD/mailtap" --help-all >"$T/help.txt" 2>&1
+wide=$(awk 'length($0) > 80 { print length($0) ": " $0 }' "$T/help.txt" | head -3)
+[ -z "$wide" ] && ok help-80-columns "--help-all fits in 80 columns" || fail help-80-columns "$wide"
 help_long=$(grep -oE -- '--[a-z][a-z0-9-]*' "$T/help.txt" | sort -u)
 help_short=$(grep -oE -- '^ +-[A-Za-z],' "$T/help.txt" | tr -d ' ,' | sort -u)
 missing=""
