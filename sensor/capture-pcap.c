@@ -55,6 +55,14 @@ static pcap_t *open_one(const char *path)
 	return p;
 }
 
+/* How far into the current file libpcap has read. */
+static void file_pos(pcap_t *p, struct capture_file_stats *st)
+{
+	long pos = st->cur_size ? ftell(pcap_file(p)) : -1;
+	if (pos > 0)
+		st->cur_pos = (uint64_t)pos;
+}
+
 int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 			 capture_stop_fn *stop, void *arg,
 			 struct capture_file_stats *st)
@@ -98,17 +106,21 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 			uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
 			n++;
 			st->frames++;
-			if ((n & 1023) == 0 && st->cur_size) {
-				long pos = ftell(pcap_file(p));
-				st->cur_pos = pos > 0 ? (uint64_t)pos : st->cur_pos;
-			}
+			if ((n & 1023) == 0)
+				file_pos(p, st);
 			st->bytes += h->len;
 			fn(arg, linktype, data, h->caplen, h->len, ts);
-			if (stop && stop(arg))
+			if (stop && stop(arg)) {
+				file_pos(p, st); /* where it stopped, for the progress line */
 				goto out_close;
+			}
 		}
-		if (r == PCAP_ERROR && stop && stop(arg))
+		if (r == PCAP_ERROR && stop && stop(arg)) {
+			file_pos(p, st);
 			break; /* a stop request interrupted the read: not an error */
+		}
+		if (r != PCAP_ERROR)
+			st->cur_pos = st->cur_size;
 		if (r == PCAP_ERROR) {
 			log_err("'%s' breaks off after %llu packets: %s", paths[i],
 				(unsigned long long)n, pcap_geterr(p));

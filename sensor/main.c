@@ -82,8 +82,7 @@ static void progress(struct replay *r, bool last)
 	slash = strrchr(cs->cur_path, '/');
 	name = slash ? slash + 1 : cs->cur_path;
 	if (cs->cur_size)
-		snprintf(pct, sizeof(pct), "%3.0f%%", 100.0 * (double)(last ? cs->cur_size : cs->cur_pos) /
-			 (double)cs->cur_size);
+		snprintf(pct, sizeof(pct), "%3.0f%%", 100.0 * (double)cs->cur_pos / (double)cs->cur_size);
 	if (last)
 		dt = (double)(now - r->t0_mono_ns) / 1e9;
 	fprintf(stderr, "\r\033[K[%d/%d] %s %s  %.2f Mpkt/s  %.0f MB/s  alerts %llu%s",

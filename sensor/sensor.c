@@ -65,6 +65,7 @@ struct sensor {
 	uint64_t watchdog_ns;                /* systemd watchdog period; 0 = none */
 	uint64_t last_watchdog_mono_ns;
 	int output_failed;
+	int stdout_closed;                   /* EPIPE on a "-" sink: quiet stop */
 	int fatal;                           /* a start-up step failed: stop, exit 2 */
 };
 
@@ -184,6 +185,12 @@ static void write_all(struct sensor *s, struct out_sink **sinks, int n, const ch
 {
 	for (int i = 0; i < n; i++) {
 		if (out_sink_write(sinks[i], id, line, len) < 0) {
+			if (errno == EPIPE && !strcmp(out_sink_dest(sinks[i]), "-")) {
+				/* the reader of stdout went away (`| head`): stop
+				 * quietly, like tcpdump */
+				s->stdout_closed = 1;
+				continue;
+			}
 			log_err("--%s %s: write failed: %s", what,
 				out_sink_dest(sinks[i]), strerror(errno));
 			s->output_failed = 1;
@@ -445,16 +452,21 @@ static int close_sinks(struct sensor *s)
 {
 	char err[512];
 	int rc = 0;
-	for (int i = 0; i < s->nsessions; i++)
-		if (out_sink_close(s->sessions[i], err, sizeof(err)) < 0) {
-			log_err("--sessions: %s", err);
-			rc = -EIO;
+	for (int k = 0; k < 2; k++) {
+		struct out_sink **sinks = k ? s->alerts : s->sessions;
+		for (int i = 0; i < (k ? s->nalerts : s->nsessions); i++) {
+			bool is_stdout = !strcmp(out_sink_dest(sinks[i]), "-");
+			int r = out_sink_close(sinks[i], err, sizeof(err));
+			if (r == -EPIPE && is_stdout) {
+				s->stdout_closed = 1;
+				continue;
+			}
+			if (r < 0) {
+				log_err("--%s: %s", k ? "alerts" : "sessions", err);
+				rc = -EIO;
+			}
 		}
-	for (int i = 0; i < s->nalerts; i++)
-		if (out_sink_close(s->alerts[i], err, sizeof(err)) < 0) {
-			log_err("--alerts: %s", err);
-			rc = -EIO;
-		}
+	}
 	s->nsessions = s->nalerts = 0;
 	return rc;
 }
@@ -572,7 +584,11 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
 	save_state(s);
 	heartbeat(s);
 	metrics_refresh(s);
-	if (summary && !s->opts->quiet)
+	/* records still buffered for a stdout whose reader is gone fail here */
+	if (fflush(stdout) != 0 && errno == EPIPE)
+		s->stdout_closed = 1;
+	/* stdout's reader went away (`| head`): no summary, exit as if done */
+	if (summary && !s->opts->quiet && !s->stdout_closed)
 		print_stats(s);
 	if (close_sinks(s) < 0 || s->output_failed)
 		exit_code = EXIT_OUTPUT;
@@ -662,7 +678,7 @@ struct aggregator *sensor_agg(struct sensor *s)
 
 int sensor_should_stop(const struct sensor *s)
 {
-	return stop_requested || s->output_failed || s->fatal;
+	return stop_requested || s->output_failed || s->fatal || s->stdout_closed;
 }
 
 void sensor_set_capture_stats(struct sensor *s, const struct sensor_capture_stats *cs)

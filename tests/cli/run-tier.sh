@@ -1,0 +1,48 @@
+#!/bin/bash
+# tests/cli/run-tier.sh -- the command line as a new user meets it: exit
+# status and messages of usage errors, outputs and inputs checked in the
+# right order, a closed stdout (`| head`), the progress line, warnings
+# about the run.  Needs no root and no server.
+# Prints "ok"/"FAIL" lines and "#summary PASSED FAILED".
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SHARED=${SHARED:-../shared}
+M=$BUILD/mailtap
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+passed=0
+failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+export MAILTAP_SEED=1 TZ=UTC LC_ALL=C
+
+# --- stdout closed by its reader: stop quietly, exit 0 (like tcpdump) -------
+# 160 KB of session records, more than a pipe holds
+BIG=$SHARED/pcaps/ndpi/fuzz-2006-06-26-2594.pcap
+"$M" -r "$BIG" -r "$BIG" --max-flows 4 --all-flows --sessions - 2>"$T/epipe.err" | head -1 >"$T/epipe.out"
+rc=${PIPESTATUS[0]}
+if [ "$rc" = 0 ] && [ ! -s "$T/epipe.err" ] && [ -s "$T/epipe.out" ]; then
+	ok "| head -1: no error lines, no summary, exit 0"
+else
+	fail "| head -1: exit $rc, stderr: $(head -3 "$T/epipe.err")"
+fi
+
+# --- the progress line (a terminal on stderr) shows where SIGINT stopped ----
+# nosni.pcap: three sessions 30 s apart; at 10x the replay takes ~6 s
+script -qfec "sh -c '$M -r pcaps/nosni.pcap --replay-speed 10 --sessions /dev/null & echo \$! >$T/prog.pid; wait'" \
+	"$T/prog.tty" >/dev/null 2>&1 &
+spid=$!
+sleep 1.5
+kill -INT "$(cat "$T/prog.pid")"
+wait $spid
+last=$(tr '\r' '\n' <"$T/prog.tty" | grep -a 'nosni.pcap' | tail -1)
+pct=$(echo "$last" | sed -n 's/.*nosni.pcap *\([0-9]*\)%.*/\1/p')
+if [ -n "$pct" ] && [ "$pct" -lt 100 ]; then
+	ok "progress after SIGINT at a third of the file: $pct%"
+else
+	fail "progress after SIGINT: '$last'"
+fi
+
+echo "#summary $passed $failed"
+[ "$failed" -eq 0 ]
