@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Labelled scoring scenarios for mailtap: three days of a small organisation's
-cloud-mail traffic, benign only (quiet.pcap) or with incidents (incidents.pcap).
+cloud-mail traffic, benign only (quiet.pcap) or with incidents (incidents.pcap),
+and one day without history whose incidents all start in the first hour
+(firsthour.pcap).
 
     /usr/bin/python3 pcaps/gen/scenarios.py --out build/scenarios [--only NAME] [-j N]
 
@@ -232,10 +234,18 @@ class Host:
 
 
 class Ctx:
-    def __init__(self, name, description):
+    def __init__(self, name, description, start=None, end=None, history_h=LEARN_H,
+                 first_hour=False):
+        """start/end: the capture's span (default Monday 00:00 -> Thursday 00:00);
+        history_h: hours of benign-only traffic before the incident day (the labels'
+        learning_* volume totals); first_hour: every incident starts in the capture's
+        first hour, inside mailtap's learning period (firsthour.pcap)."""
         self.name, self.description = name, description
+        self.start = START if start is None else start
+        self.end = END if end is None else end
+        self.history_h, self.first_hour = history_h, first_hour
         self.out = F.Out()
-        self.stats = F.Stats(T0, HOURS)
+        self.stats = F.Stats(self.start, (self.end - self.start) // (3600 * S))
         self.ipid = {}
         self.hosts = []
         self.incidents = []
@@ -511,67 +521,67 @@ def background(ctx):
         return h
 
     for ip in ("10.20.1.11", "10.20.1.12", "10.20.1.13", "10.20.1.14"):
-        H(ip, "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
+        H(ip, "outlook_sync", lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
           "Outlook desktop left on: syncs every ~5 min +-15 % around the clock "
           "(tiny at night), a few MB/hour in working hours")
     for ip in ("10.20.1.15", "10.20.1.16", "10.20.1.17", "10.20.1.18"):
-        H(ip, "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=True),
+        H(ip, "outlook_sync", lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=True),
           "Outlook on a laptop: syncs every ~5 min while in the office (about 07:40-18:20)")
     for ip in ("10.20.1.12", "10.20.1.16"):
         h = ctx.host(ip)
         h.notes += "; also polls graph.microsoft.com every ~10 min +-20 % in working hours"
-        hs.append((h, lambda c, h: graph_sync(c, h, START, END)))
+        hs.append((h, lambda c, h: graph_sync(c, h, c.start, c.end)))
     H("10.20.1.19", "heavy_user",
-      lambda c, h: outlook_sync(c, h, START, END, laptop=False, heavy=True),
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False, heavy=True),
       "Shared-mailbox desktop: 2-3.4 MB per sync, ~30 MB/hour every working day: far above "
       "its peers, but stable (its own baseline)")
     for ip, name in (("10.20.2.21", "outlook.office.com"), ("10.20.2.22", "outlook.office.com"),
                      ("10.20.2.23", "outlook.office.com"), ("10.20.2.24", "mail.google.com"),
                      ("10.20.2.25", "mail.google.com")):
-        H(ip, "webmail", (lambda n: lambda c, h: webmail(c, h, START, END, name=n))(name),
+        H(ip, "webmail", (lambda n: lambda c, h: webmail(c, h, c.start, c.end, name=n))(name),
           "Browser mail on %s in working hours only" % name)
     H("10.20.8.31", "mobile_imap",
-      lambda c, h: mobile_imap(c, h, START, END, name="imap.gmail.com"),
+      lambda c, h: mobile_imap(c, h, c.start, c.end, name="imap.gmail.com"),
       "Phone polling imap.gmail.com every 15 min +-20 s day and night, near-identical "
       "tiny polls", cttl=64)
     H("10.20.8.32", "mobile_imap",
-      lambda c, h: mobile_imap(c, h, START, END, name="outlook.office365.com"),
+      lambda c, h: mobile_imap(c, h, c.start, c.end, name="outlook.office365.com"),
       "Phone polling outlook.office365.com:993 every 15 min +-20 s day and night", cttl=64)
-    H("10.20.0.25", "relay", lambda c, h: relay(c, h, START, END),
+    H("10.20.0.25", "relay", lambda c, h: relay(c, h, c.start, c.end),
       "Mail relay (Postfix) submitting to smtp.office365.com:587 all day every day: "
       "~50-90 MB/hour in working hours, ~25 MB/hour at night", cttl=64)
-    H("10.30.5.11", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
+    H("10.30.5.11", "outlook_sync", lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
       "Outlook desktop on VLAN 30 (802.1Q tagged)", vlan=30)
     H("10.30.5.12", "webmail",
-      lambda c, h: webmail(c, h, START, END, name="outlook.office.com"),
+      lambda c, h: webmail(c, h, c.start, c.end, name="outlook.office.com"),
       "OWA user on VLAN 30 (802.1Q tagged)", vlan=30)
-    H("fd00:20::11", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
+    H("fd00:20::11", "outlook_sync", lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
       "Outlook desktop on IPv6 only")
-    H("fd00:20::12", "webmail", lambda c, h: webmail(c, h, START, END, name="mail.google.com"),
+    H("fd00:20::12", "webmail", lambda c, h: webmail(c, h, c.start, c.end, name="mail.google.com"),
       "Gmail web user on IPv6 only")
     H("192.168.50.11", "outlook_sync",
-      lambda c, h: outlook_sync(c, h, START, END, laptop=True),
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=True),
       "Branch office laptop (own resolver 192.168.50.53)")
     H("192.168.50.12", "mobile_imap",
-      lambda c, h: mobile_imap(c, h, START, END, name="imap.gmail.com"),
+      lambda c, h: mobile_imap(c, h, c.start, c.end, name="imap.gmail.com"),
       "Branch office phone polling imap.gmail.com", cttl=64)
 
     # hard benign cases on day 3
     att = [at(2, 11, 15), 25_000_000, False]
     H("10.20.2.26", "occasional_attachment",
-      lambda c, h: webmail(c, h, START, END, name="outlook.office.com", attach=att),
+      lambda c, h: webmail(c, h, c.start, c.end, name="outlook.office.com", attach=att),
       "OWA user who, on Wednesday around 11:15, sends one 25 MB attachment inside an "
       "ordinary session (one large upload: must not alert)")
     H("10.20.1.40", "new_laptop",
-      lambda c, h: outlook_sync(c, h, at(2, 8, 40), END, laptop=True),
+      lambda c, h: outlook_sync(c, h, at(2, 8, 40), c.end, laptop=True),
       "New employee's laptop, first seen Wednesday ~08:40, ordinary Outlook sync with the "
       "organisation's usual Outlook JA4 (new host, ordinary volume: must not alert)")
 
     def phone(c, h):
         switch = at(2, 7, 10)
         r = random.Random("%s:%s:phone" % (c.name, h.ip))
-        mobile_imap(c, h, START, switch, name="imap.gmail.com", profile="nss", rng=r)
-        mobile_imap(c, h, switch + 200 * S, END, name="imap.gmail.com", profile="ios", rng=r)
+        mobile_imap(c, h, c.start, switch, name="imap.gmail.com", profile="nss", rng=r)
+        mobile_imap(c, h, switch + 200 * S, c.end, name="imap.gmail.com", profile="ios", rng=r)
     H("10.20.8.33", "new_phone", phone,
       "Phone polling imap.gmail.com; replaced on Wednesday 07:10 by a new phone (same "
       "address, iOS-like ClientHello: a JA4 never seen in the organisation) with the "
@@ -590,6 +600,195 @@ def scen_quiet():
     return ctx
 
 
+# When each incident starts: (incidents.pcap, firsthour.pcap).  incidents.pcap has
+# them on Wednesday after two learning days; firsthour.pcap (Wednesday only, no
+# history) has every one start in its first hour, 00:10-00:50, at night.
+WHEN = {
+    "harvest-ews": (at(2, 10, 0), at(2, 0, 15)),
+    "slow-drip": (at(2, 8, 0), at(2, 0, 10)),
+    "smtp-push": (at(2, 14, 0), at(2, 0, 25)),
+    "graph-beacon": (at(2, 9, 0), at(2, 0, 10)),
+    "night-burst": (at(2, 2, 30), at(2, 0, 30)),
+    "python-ews": (at(2, 11, 0), at(2, 0, 20)),
+    "nosni-harvest": (at(2, 13, 0), at(2, 0, 35)),
+    "ipv6-gmail-api": (at(2, 15, 0), at(2, 0, 40)),
+    "vlan-owa-upload": (at(2, 16, 0), at(2, 0, 45)),
+    "night-new-imap": (at(2, 3, 10), at(2, 0, 50)),
+}
+
+
+def hm(t):
+    return time.strftime("%H:%M", time.gmtime(t // S))
+
+
+def attackers(ctx, jobs):
+    """The ten attacker hosts and their incidents (incidents.pcap, firsthour.pcap).
+    Each host behaves like its baseline_role over the whole capture; the incident
+    starts at WHEN[id] (firsthour: in the first hour, at night, so "off_hours" is
+    also acceptable for every incident there)."""
+    fh = ctx.first_hour
+
+    def W(iid):
+        return WHEN[iid][1 if fh else 0]
+
+    def A(ip, baseline_role, fn, notes, **kw):
+        h = Host(ctx, ip, "attacker", baseline_role=baseline_role, notes=notes, **kw)
+        jobs.append((h, fn))
+        return h
+
+    def I(**kw):
+        if fh:
+            also = kw.setdefault("also_acceptable_kinds", [])
+            if kw["kind"] != "off_hours" and "off_hours" not in also:
+                also.append("off_hours")
+            kw["detail"] += ("; firsthour.pcap: starts %s UTC (night) in the first hour of a "
+                             "run without history, inside the learning period" % hm(W(kw["id"])))
+        return add_incident(ctx, **kw)
+
+    def span(iid, minutes):
+        return "%s-%s" % (hm(W(iid)), hm(W(iid) + minutes * 60 * S))
+
+    # 1: mailbox harvesting over EWS, same client as usual, pure volume
+    A("10.20.1.51", "outlook_sync",
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
+      "Outlook desktop; EWS mailbox harvest Wednesday %s" % hm(W("harvest-ews")))
+    iid = I(id="harvest-ews", kind="bulk_download", host="10.20.1.51",
+            provider="microsoft365", service="web",
+            detail="~600 MB from outlook.office365.com:443 in 30 min with the "
+                   "host's usual Outlook (schannel) JA4; the host normally pulls "
+                   "~1-2 MB/hour")
+    jobs.append((ctx.host("10.20.1.51"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 30, 600_000_000, name="outlook.office365.com",
+        profile="schannel", conns=3)))
+
+    # 2: slow drip over 10 hours (incidents.pcap: the working day)
+    A("10.20.1.52", "outlook_sync",
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=True),
+      "Outlook laptop; slow drip Wednesday %s" % (
+          span("slow-drip", 600) if fh else "08:00-18:00"))
+    iid = I(id="slow-drip", kind="bulk_download", host="10.20.1.52",
+            provider="microsoft365", service="web",
+            detail="25 MB/hour for 10 hours (~250 MB) from outlook.office365.com "
+                   "in sync-sized connections every ~5 min (2.1 MB +-25 % each), "
+                   "same JA4 as its Outlook: 10-20x its normal hourly volume, "
+                   "never a burst, and below the heavy user's normal rate")
+    jobs.append((ctx.host("10.20.1.52"), lambda c, h, i=iid: drip(
+        c, h, i, W(i), 10, 25_000_000)))
+
+    # 3: bulk upload by SMTP submission from an ordinary OWA user
+    A("10.20.2.53", "webmail",
+      lambda c, h: webmail(c, h, c.start, c.end, name="outlook.office.com"),
+      "OWA user; pushes ~300 MB by SMTP submission Wednesday %s" % span("smtp-push", 60))
+    iid = I(id="smtp-push", kind="bulk_upload", host="10.20.2.53",
+            provider="microsoft365", service="smtp",
+            also_acceptable_kinds=["new_client"],
+            detail="~300 MB client->server to smtp.office365.com:587 (STARTTLS) in "
+                   "one hour, ~5 MB messages over 6 connections, python-like JA4; "
+                   "the host never used SMTP before, and the relay's stable "
+                   "50-90 MB/hour makes the SMTP peer baseline high")
+    jobs.append((ctx.host("10.20.2.53"), lambda c, h, i=iid: smtp_push(
+        c, h, i, W(i), 60, 300_000_000)))
+
+    # 4: low-volume beaconing to Graph
+    A("10.20.1.54", "outlook_sync",
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
+      "Outlook desktop; a script polls graph.microsoft.com every 60 s Wednesday %s"
+      % span("graph-beacon", 360))
+    iid = I(id="graph-beacon", kind="beaconing", host="10.20.1.54",
+            provider="microsoft365", service="api",
+            also_acceptable_kinds=["new_client"],
+            detail="a new TLS connection to graph.microsoft.com every 60 s +-2 s "
+                   "for 6 hours (~360), request 1180+-6 and response 2410+-15 "
+                   "bytes of TLS payload, schannel hello without ALPN; ~1.5 MB in "
+                   "total, so no volume signal; the host never used Graph")
+    jobs.append((ctx.host("10.20.1.54"), lambda c, h, i=iid: beacon(
+        c, h, i, W(i), 6)))
+
+    # 5: night-time burst over Gmail web
+    A("10.20.2.55", "webmail",
+      lambda c, h: webmail(c, h, c.start, c.end, name="mail.google.com"),
+      "Gmail web user; 150 MB burst Wednesday %s" % hm(W("night-burst")))
+    iid = I(id="night-burst", kind="off_hours", host="10.20.2.55",
+            provider="google", service="web",
+            also_acceptable_kinds=["bulk_download"],
+            detail="~150 MB from mail.google.com:443 between %s and %s UTC "
+                   "with the host's usual Chromium JA4; the host is never active "
+                   "at night" % tuple(span("night-burst", 20).split("-")))
+    jobs.append((ctx.host("10.20.2.55"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 20, 150_000_000, name="mail.google.com", profile="chrome",
+        conns=2)))
+
+    # 6: new client fingerprint with volume
+    A("10.20.1.56", "outlook_sync",
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
+      "Outlook desktop; a python EWS client pulls 80 MB Wednesday %s" % hm(W("python-ews")))
+    iid = I(id="python-ews", kind="new_client", host="10.20.1.56",
+            provider="microsoft365", service="web",
+            also_acceptable_kinds=["bulk_download"],
+            detail="~80 MB from outlook.office365.com:443 in 30 min with a "
+                   "CPython/OpenSSL JA4 never seen in the organisation, from a "
+                   "host whose Outlook keeps syncing as usual")
+    jobs.append((ctx.host("10.20.1.56"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 30, 80_000_000, name="outlook.office365.com", profile="python",
+        alpn=["http/1.1"], conns=2, resp_mean=1e6)))
+
+    # 7: harvest without SNI, identified by the client's DNS answer
+    A("10.20.1.57", "outlook_sync",
+      lambda c, h: outlook_sync(c, h, c.start, c.end, laptop=False),
+      "Outlook desktop; harvest without SNI Wednesday %s" % hm(W("nosni-harvest")))
+    iid = I(id="nosni-harvest", kind="bulk_download", host="10.20.1.57",
+            provider="microsoft365", service="web",
+            also_acceptable_kinds=["new_client"],
+            detail="~400 MB in 40 min over TLS without server_name to an "
+                   "outlook.office365.com address the host resolved just before "
+                   "(the name is known only from DNS); the hello without SNI has a "
+                   "JA4 starting t13i, new for this host")
+    jobs.append((ctx.host("10.20.1.57"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 40, 400_000_000, name="outlook.office365.com",
+        profile="schannel", sni=False, conns=4)))
+
+    # 8: IPv6 host, Gmail API
+    A("fd00:20::58", "webmail",
+      lambda c, h: webmail(c, h, c.start, c.end, name="mail.google.com"),
+      "Gmail web user on IPv6; Gmail API export Wednesday %s" % hm(W("ipv6-gmail-api")))
+    iid = I(id="ipv6-gmail-api", kind="bulk_download", host="fd00:20::58",
+            provider="google", service="api",
+            also_acceptable_kinds=["new_client"],
+            detail="~300 MB from gmail.googleapis.com:443 over IPv6 in 40 min "
+                   "(Chromium JA4, new service for the host)")
+    jobs.append((ctx.host("fd00:20::58"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 40, 300_000_000, name="gmail.googleapis.com",
+        profile="chrome", conns=3)))
+
+    # 9: VLAN-tagged host, webmail upload
+    A("10.30.5.59", "webmail",
+      lambda c, h: webmail(c, h, c.start, c.end, name="outlook.office.com"),
+      "OWA user on VLAN 30; uploads 250 MB through OWA Wednesday %s"
+      % hm(W("vlan-owa-upload")), vlan=30)
+    iid = I(id="vlan-owa-upload", kind="bulk_upload", host="10.30.5.59",
+            provider="microsoft365", service="web",
+            detail="~250 MB client->server to outlook.office.com:443 in 45 min "
+                   "(802.1Q VLAN 30, the host's usual Chromium JA4): exfiltration "
+                   "as webmail attachments")
+    jobs.append((ctx.host("10.30.5.59"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 45, 250_000_000, name="outlook.office.com", profile="chrome",
+        conns=3, upload=True, resp_mean=5e6, rate=8e6)))
+
+    # 10: never-seen host, night, IMAP: all three signals
+    A("192.168.50.60", None, lambda c, h: None,
+      "Never seen before: IMAP harvest of a Gmail mailbox Wednesday %s (branch office)"
+      % hm(W("night-new-imap")), cttl=64)
+    iid = I(id="night-new-imap", kind="bulk_download", host="192.168.50.60",
+            provider="google", service="imap",
+            also_acceptable_kinds=["off_hours", "new_client"],
+            detail="~500 MB from imap.gmail.com:993 between %s and %s UTC by "
+                   "a host never seen before, CPython imaplib JA4: bulk, night and "
+                   "new at once" % tuple(span("night-new-imap", 30).split("-")))
+    jobs.append((ctx.host("192.168.50.60"), lambda c, h, i=iid: harvest(
+        c, h, i, W(i), 30, 500_000_000, name="imap.gmail.com", port=993,
+        profile="python", alpn=None, conns=2)))
+
+
 def scen_incidents():
     ctx = Ctx("incidents", "The same kind of organisation as quiet.pcap (own seeds) plus "
                            "ten attacker hosts; each behaves like an ordinary user during "
@@ -597,142 +796,23 @@ def scen_incidents():
                            "Wednesday or the night before.")
     ctx.incidents_by_id = {}
     jobs = background(ctx)
+    attackers(ctx, jobs)
+    for h, fn in jobs:
+        fn(ctx, h)
+    return ctx
 
-    def A(ip, baseline_role, fn, notes, **kw):
-        h = Host(ctx, ip, "attacker", baseline_role=baseline_role, notes=notes, **kw)
-        jobs.append((h, fn))
-        return h
 
-    # 1: mailbox harvesting over EWS, same client as usual, pure volume
-    A("10.20.1.51", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
-      "Outlook desktop; EWS mailbox harvest Wednesday 10:00")
-    iid = add_incident(ctx, id="harvest-ews", kind="bulk_download", host="10.20.1.51",
-                       provider="microsoft365", service="web",
-                       detail="~600 MB from outlook.office365.com:443 in 30 min with the "
-                              "host's usual Outlook (schannel) JA4; the host normally pulls "
-                              "~1-2 MB/hour")
-    jobs.append((ctx.host("10.20.1.51"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 10, 0), 30, 600_000_000, name="outlook.office365.com",
-        profile="schannel", conns=3)))
-
-    # 2: slow drip over 10 working hours
-    A("10.20.1.52", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=True),
-      "Outlook laptop; slow drip Wednesday 08:00-18:00")
-    iid = add_incident(ctx, id="slow-drip", kind="bulk_download", host="10.20.1.52",
-                       provider="microsoft365", service="web",
-                       detail="25 MB/hour for 10 hours (~250 MB) from outlook.office365.com "
-                              "in sync-sized connections every ~5 min (2.1 MB +-25 % each), "
-                              "same JA4 as its Outlook: 10-20x its normal hourly volume, "
-                              "never a burst, and below the heavy user's normal rate")
-    jobs.append((ctx.host("10.20.1.52"), lambda c, h, i=iid: drip(
-        c, h, i, at(2, 8, 0), 10, 25_000_000)))
-
-    # 3: bulk upload by SMTP submission from an ordinary OWA user
-    A("10.20.2.53", "webmail",
-      lambda c, h: webmail(c, h, START, END, name="outlook.office.com"),
-      "OWA user; pushes ~300 MB by SMTP submission Wednesday 14:00-15:00")
-    iid = add_incident(ctx, id="smtp-push", kind="bulk_upload", host="10.20.2.53",
-                       provider="microsoft365", service="smtp",
-                       also_acceptable_kinds=["new_client"],
-                       detail="~300 MB client->server to smtp.office365.com:587 (STARTTLS) in "
-                              "one hour, ~5 MB messages over 6 connections, python-like JA4; "
-                              "the host never used SMTP before, and the relay's stable "
-                              "50-90 MB/hour makes the SMTP peer baseline high")
-    jobs.append((ctx.host("10.20.2.53"), lambda c, h, i=iid: smtp_push(
-        c, h, i, at(2, 14, 0), 60, 300_000_000)))
-
-    # 4: low-volume beaconing to Graph
-    A("10.20.1.54", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
-      "Outlook desktop; a script polls graph.microsoft.com every 60 s Wednesday 09:00-15:00")
-    iid = add_incident(ctx, id="graph-beacon", kind="beaconing", host="10.20.1.54",
-                       provider="microsoft365", service="api",
-                       also_acceptable_kinds=["new_client"],
-                       detail="a new TLS connection to graph.microsoft.com every 60 s +-2 s "
-                              "for 6 hours (~360), request 1180+-6 and response 2410+-15 "
-                              "bytes of TLS payload, schannel hello without ALPN; ~1.5 MB in "
-                              "total, so no volume signal; the host never used Graph")
-    jobs.append((ctx.host("10.20.1.54"), lambda c, h, i=iid: beacon(
-        c, h, i, at(2, 9, 0), 6)))
-
-    # 5: night-time burst over Gmail web
-    A("10.20.2.55", "webmail", lambda c, h: webmail(c, h, START, END, name="mail.google.com"),
-      "Gmail web user; 150 MB burst Wednesday 02:30")
-    iid = add_incident(ctx, id="night-burst", kind="off_hours", host="10.20.2.55",
-                       provider="google", service="web",
-                       also_acceptable_kinds=["bulk_download"],
-                       detail="~150 MB from mail.google.com:443 between 02:30 and 02:50 UTC "
-                              "with the host's usual Chromium JA4; the host is never active "
-                              "at night")
-    jobs.append((ctx.host("10.20.2.55"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 2, 30), 20, 150_000_000, name="mail.google.com", profile="chrome",
-        conns=2)))
-
-    # 6: new client fingerprint with volume
-    A("10.20.1.56", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
-      "Outlook desktop; a python EWS client pulls 80 MB Wednesday 11:00")
-    iid = add_incident(ctx, id="python-ews", kind="new_client", host="10.20.1.56",
-                       provider="microsoft365", service="web",
-                       also_acceptable_kinds=["bulk_download"],
-                       detail="~80 MB from outlook.office365.com:443 in 30 min with a "
-                              "CPython/OpenSSL JA4 never seen in the organisation, from a "
-                              "host whose Outlook keeps syncing as usual")
-    jobs.append((ctx.host("10.20.1.56"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 11, 0), 30, 80_000_000, name="outlook.office365.com", profile="python",
-        alpn=["http/1.1"], conns=2, resp_mean=1e6)))
-
-    # 7: harvest without SNI, identified by the client's DNS answer
-    A("10.20.1.57", "outlook_sync", lambda c, h: outlook_sync(c, h, START, END, laptop=False),
-      "Outlook desktop; harvest without SNI Wednesday 13:00")
-    iid = add_incident(ctx, id="nosni-harvest", kind="bulk_download", host="10.20.1.57",
-                       provider="microsoft365", service="web",
-                       also_acceptable_kinds=["new_client"],
-                       detail="~400 MB in 40 min over TLS without server_name to an "
-                              "outlook.office365.com address the host resolved just before "
-                              "(the name is known only from DNS); the hello without SNI has a "
-                              "JA4 starting t13i, new for this host")
-    jobs.append((ctx.host("10.20.1.57"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 13, 0), 40, 400_000_000, name="outlook.office365.com",
-        profile="schannel", sni=False, conns=4)))
-
-    # 8: IPv6 host, Gmail API
-    A("fd00:20::58", "webmail", lambda c, h: webmail(c, h, START, END, name="mail.google.com"),
-      "Gmail web user on IPv6; Gmail API export Wednesday 15:00")
-    iid = add_incident(ctx, id="ipv6-gmail-api", kind="bulk_download", host="fd00:20::58",
-                       provider="google", service="api",
-                       also_acceptable_kinds=["new_client"],
-                       detail="~300 MB from gmail.googleapis.com:443 over IPv6 in 40 min "
-                              "(Chromium JA4, new service for the host)")
-    jobs.append((ctx.host("fd00:20::58"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 15, 0), 40, 300_000_000, name="gmail.googleapis.com",
-        profile="chrome", conns=3)))
-
-    # 9: VLAN-tagged host, webmail upload
-    A("10.30.5.59", "webmail",
-      lambda c, h: webmail(c, h, START, END, name="outlook.office.com"),
-      "OWA user on VLAN 30; uploads 250 MB through OWA Wednesday 16:00", vlan=30)
-    iid = add_incident(ctx, id="vlan-owa-upload", kind="bulk_upload", host="10.30.5.59",
-                       provider="microsoft365", service="web",
-                       detail="~250 MB client->server to outlook.office.com:443 in 45 min "
-                              "(802.1Q VLAN 30, the host's usual Chromium JA4): exfiltration "
-                              "as webmail attachments")
-    jobs.append((ctx.host("10.30.5.59"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 16, 0), 45, 250_000_000, name="outlook.office.com", profile="chrome",
-        conns=3, upload=True, resp_mean=5e6, rate=8e6)))
-
-    # 10: never-seen host, night, IMAP: all three signals
-    A("192.168.50.60", None, lambda c, h: None,
-      "Never seen before: IMAP harvest of a Gmail mailbox Wednesday 03:10 (branch office)",
-      cttl=64)
-    iid = add_incident(ctx, id="night-new-imap", kind="bulk_download", host="192.168.50.60",
-                       provider="google", service="imap",
-                       also_acceptable_kinds=["off_hours", "new_client"],
-                       detail="~500 MB from imap.gmail.com:993 between 03:10 and 03:40 UTC by "
-                              "a host never seen before, CPython imaplib JA4: bulk, night and "
-                              "new at once")
-    jobs.append((ctx.host("192.168.50.60"), lambda c, h, i=iid: harvest(
-        c, h, i, at(2, 3, 10), 30, 500_000_000, name="imap.gmail.com", port=993,
-        profile="python", alpn=None, conns=2)))
-
+def scen_firsthour():
+    ctx = Ctx("firsthour", "The same organisation as incidents.pcap (own seeds) over one "
+                           "day, Wednesday 00:00 -> Thursday 00:00 UTC, with no learning days "
+                           "before it: mailtap starts without --state, and each of the ten "
+                           "incidents of incidents.pcap (same host, role, service, volume, "
+                           "client and identity) starts in the first hour (00:10-00:50, "
+                           "night), inside the learning period.",
+              start=DAY3, end=END, history_h=0, first_hour=True)
+    ctx.incidents_by_id = {}
+    jobs = background(ctx)
+    attackers(ctx, jobs)
     for h, fn in jobs:
         fn(ctx, h)
     return ctx
@@ -779,7 +859,8 @@ def scen_demo():
     return ctx
 
 
-SCENARIOS = {"quiet": scen_quiet, "incidents": scen_incidents, "demo": scen_demo}
+SCENARIOS = {"quiet": scen_quiet, "incidents": scen_incidents, "firsthour": scen_firsthour,
+             "demo": scen_demo}
 
 
 # --------------------------------------------------------------------------
@@ -812,12 +893,12 @@ def save(ctx, outdir):
         if a is None:
             return None
         down, up = a
-        lh = LEARN_H
+        lh = ctx.history_h          # benign-only hours before Wednesday (firsthour: none)
         return {"toclient_hourly": down, "toserver_hourly": up,
                 "learning_toclient_total": sum(down[:lh]),
                 "learning_toserver_total": sum(up[:lh]),
-                "learning_toclient_max_hour": max(down[:lh]),
-                "learning_toserver_max_hour": max(up[:lh]),
+                "learning_toclient_max_hour": max(down[:lh], default=0),
+                "learning_toserver_max_hour": max(up[:lh], default=0),
                 "day3_toclient_total": sum(down[lh:]), "day3_toserver_total": sum(up[lh:])}
 
     hosts = []
@@ -854,16 +935,27 @@ def save(ctx, outdir):
             "sessions": i["_sessions"],
             "payload_bytes_toclient": sum(a[0]), "payload_bytes_toserver": sum(a[1]),
             "detail": i["detail"]})
+    if ctx.first_hour:
+        # mailtap's default --learning: 24 h of packet time from the first packet; it
+        # covers the whole capture, incidents included
+        learning = {"start": rfc3339(recs[0][0]), "end": rfc3339(recs[0][0] + 24 * 3600 * S),
+                    "hours": 24,
+                    "note": "mailtap's default learning period (24 h from the first packet; "
+                            "it now gates only novelty and the host's own baseline); no "
+                            "history before it, every incident starts in its first hour"}
+    else:
+        learning = {"start": rfc3339(START), "end": rfc3339(START + LEARN_H * 3600 * S),
+                    "hours": LEARN_H,
+                    "note": "benign traffic only; every incident starts after it"}
     lab = {
         "file": ctx.name + ".pcap",
         "generator": "pcaps/gen/scenarios.py",
         "generator_sha256": generator_sha256(),
         "description": ctx.description,
-        "start": rfc3339(START), "end": rfc3339(END),
+        "start": rfc3339(ctx.start), "end": rfc3339(ctx.end),
         "first_ts_us": recs[0][0] // 1000, "last_ts_us": recs[-1][0] // 1000,
-        "learning": {"start": rfc3339(START), "end": rfc3339(START + LEARN_H * 3600 * S),
-                     "hours": LEARN_H,
-                     "note": "benign traffic only; every incident starts after it"},
+        "first_hour": ctx.first_hour,
+        "learning": learning,
         "working_hours": {"days": "Mon-Fri", "start": "08:00", "end": "18:00", "tz": "UTC"},
         "frames": len(recs), "wire_bytes": sum(r[3] for r in recs),
         "truncated_frames": sum(1 for r in recs if len(r[2]) < r[3]),
@@ -874,10 +966,17 @@ def save(ctx, outdir):
                            "handshakes, ClientHellos, the ServerHello, SMTP/STARTTLS "
                            "prelude and DNS are captured in full" % F.TRUNC,
             "volume": "payload bytes (TCP payload from the IP length) per host x provider x "
-                      "service per hour of packet time since start (index 0 = Monday "
-                      "00:00 UTC); DNS not included",
+                      "service per hour of packet time since start (index 0 = %s "
+                      "00:00 UTC); DNS not included%s" % (
+                          time.strftime("%A", time.gmtime(ctx.start // S)),
+                          "; no benign-only hours precede Wednesday, so the learning_* "
+                          "totals and maxima are 0 and day3_* cover the whole capture"
+                          if ctx.first_hour else ""),
             "incident window": "[start, end] = first and last packet of the incident's "
-                               "sessions; an alert is expected by alert_deadline = end + 30 min",
+                               "sessions; an alert is expected by alert_deadline = end + 30 min" +
+                               ("; first_hour: every incident starts in the capture's first "
+                                "hour, inside the learning period (its alerts carry "
+                                "learning: true)" if ctx.first_hour else ""),
             "benign": "hosts with benign=true must never alert; attacker hosts behave like "
                       "baseline_role outside their incident",
         },
@@ -911,7 +1010,7 @@ def main():
                     help="parallel processes (default 2)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    names = a.only or ["quiet", "incidents"]
+    names = a.only or ["quiet", "incidents", "firsthour"]
     jobs = [(n, a.out) for n in names]
     if a.j > 1 and len(jobs) > 1:
         import multiprocessing

@@ -9,6 +9,10 @@
 # 3. Replays each capture through mailtap with default settings and checks
 #    the alerts against the labels (tests/scenarios/check_alerts.py).
 #
+# Captures: quiet and incidents (three days, incidents after 48 h of benign
+# learning) and firsthour (one day, no history: every incident starts in the
+# first hour, inside mailtap's learning period; labels "first_hour": true).
+#
 # Prints "ok ..." / "FAIL ..." lines and "#summary PASSED FAILED".
 set -u
 cd "$(dirname "$0")/../.."
@@ -16,7 +20,7 @@ BUILD=${BUILD:-build}
 OUT=$BUILD/scenarios
 PY=/usr/bin/python3
 GEN=pcaps/gen
-SCENARIOS="quiet incidents"
+SCENARIOS="quiet incidents firsthour"
 passed=0
 failed=0
 ok() { echo "ok $*"; passed=$((passed + 1)); }
@@ -67,15 +71,26 @@ for s in $SCENARIOS; do
 		fail "$s: tshark expert errors: $(printf '%s' "$exp" | head -3)"
 	fi
 	if msg=$($PY - "$OUT/$s.labels.json" "$stamp" <<'PYEOF' 2>&1
-import json, sys
+import calendar, json, sys, time
 L = json.load(open(sys.argv[1]))
+t = lambda s: calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+if L.get("first_hour"):
+    assert L["learning"]["hours"] == 24, "first_hour: learning.hours must be mailtap's 24"
 kinds = {"bulk_download", "bulk_upload", "beaconing", "off_hours", "new_client"}
 assert L["generator_sha256"] == sys.argv[2], "labels from another generator version"
 hosts = {h["ip"]: h for h in L["hosts"]}
 for i in L["incidents"]:
     assert i["kind"] in kinds and set(i["also_acceptable_kinds"]) <= kinds, i["id"]
     assert hosts[i["host"]]["role"] == "attacker" and not hosts[i["host"]]["benign"], i["id"]
-    assert L["learning"]["end"] <= i["start"] <= i["end"] <= L["end"], i["id"]
+    if L.get("first_hour"):
+        # firsthour.pcap: no history; every incident starts in the capture's first
+        # hour, inside mailtap's default 24 h learning period, at night
+        st = t(i["start"])
+        assert t(L["start"]) <= t(L["learning"]["start"]) <= st < t(L["start"]) + 3600, i["id"]
+        assert st < t(L["learning"]["end"]) and i["start"] <= i["end"] <= L["end"], i["id"]
+        assert "off_hours" in {i["kind"]} | set(i["also_acceptable_kinds"]), i["id"]
+    else:
+        assert L["learning"]["end"] <= i["start"] <= i["end"] <= L["end"], i["id"]
 print("%d hosts (%d benign), %d incidents, %d frames" % (
     len(hosts), sum(h["benign"] for h in L["hosts"]), len(L["incidents"]), L["frames"]))
 PYEOF
