@@ -63,26 +63,58 @@ static void file_pos(pcap_t *p, struct capture_file_stats *st)
 		st->cur_pos = (uint64_t)pos;
 }
 
-int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
-			 capture_stop_fn *stop, void *arg,
-			 struct capture_file_stats *st)
+struct capture_files {
+	char *const *paths;     /* borrowed from the caller */
+	int n;
+	pcap_t **handles;       /* owned */
+};
+
+struct capture_files *capture_files_open(char *const *paths, int npaths, int *err)
 {
-	pcap_t **handles;
+	struct capture_files *cf = calloc(1, sizeof(*cf));
 	int rc = 0;
 
-	handles = calloc((size_t)npaths, sizeof(*handles));
-	if (!handles)
-		return -ENOMEM;
+	if (!cf || !(cf->handles = calloc((size_t)npaths, sizeof(*cf->handles)))) {
+		free(cf);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	cf->paths = paths;
+	cf->n = npaths;
 	for (int i = 0; i < npaths; i++) {
-		handles[i] = open_one(paths[i]);
-		if (!handles[i])
+		cf->handles[i] = open_one(paths[i]);
+		if (!cf->handles[i])
 			rc = -EINVAL;
 	}
-	if (rc)
-		goto out_close;
+	if (rc) {
+		capture_files_close(cf);
+		*err = rc;
+		return NULL;
+	}
+	*err = 0;
+	return cf;
+}
+
+void capture_files_close(struct capture_files *cf)
+{
+	if (!cf)
+		return;
+	for (int i = 0; i < cf->n; i++)
+		if (cf->handles[i])
+			pcap_close(cf->handles[i]);
+	free(cf->handles);
+	free(cf);
+}
+
+int capture_files_replay(struct capture_files *cf, capture_frame_fn *fn, capture_stop_fn *stop,
+			 void *arg, struct capture_file_stats *st)
+{
+	char *const *paths = cf->paths;
+	int npaths = cf->n;
+	int rc = 0;
 
 	for (int i = 0; i < npaths; i++) {
-		pcap_t *p = handles[i];
+		pcap_t *p = cf->handles[i];
 		int linktype = pcap_datalink(p);
 		struct pcap_pkthdr *h;
 		const u_char *data;
@@ -112,7 +144,7 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 			fn(arg, linktype, data, h->caplen, h->len, ts);
 			if (stop && stop(arg)) {
 				file_pos(p, st); /* where it stopped, for the progress line */
-				goto out_close;
+				return rc;
 			}
 		}
 		if (r == PCAP_ERROR && stop && stop(arg)) {
@@ -127,10 +159,18 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 			rc = -EIO;
 		}
 	}
-out_close:
-	for (int i = 0; i < npaths; i++)
-		if (handles[i])
-			pcap_close(handles[i]);
-	free(handles);
+	return rc;
+}
+
+int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
+			 capture_stop_fn *stop, void *arg,
+			 struct capture_file_stats *st)
+{
+	int rc;
+	struct capture_files *cf = capture_files_open(paths, npaths, &rc);
+	if (!cf)
+		return rc;
+	rc = capture_files_replay(cf, fn, stop, arg, st);
+	capture_files_close(cf);
 	return rc;
 }

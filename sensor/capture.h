@@ -37,4 +37,18 @@ int capture_replay_files(char *const *paths, int npaths, capture_frame_fn *fn,
 			 capture_stop_fn *stop, void *arg,
 			 struct capture_file_stats *st);
 
+/*
+ * The same in two steps, so that the inputs are checked before any output
+ * is opened: capture_files_open() opens every file (printing one line per
+ * file that cannot be read) and returns NULL with *err = -EINVAL or
+ * -ENOMEM, or a new handle the caller frees with capture_files_close().
+ * @paths is borrowed and must outlive the handle.  capture_files_replay()
+ * returns 0 or -EIO like capture_replay_files().
+ */
+struct capture_files;
+struct capture_files *capture_files_open(char *const *paths, int npaths, int *err);
+int capture_files_replay(struct capture_files *cf, capture_frame_fn *fn, capture_stop_fn *stop,
+			 void *arg, struct capture_file_stats *st);
+void capture_files_close(struct capture_files *cf);
+
 #endif

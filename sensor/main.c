@@ -120,8 +120,8 @@ int main(int argc, char **argv)
 	struct capture_file_stats cs = { 0 };
 	struct sensor *s;
 	struct replay r = { 0 };
+	struct capture_files *files = NULL;
 	int rc, exit_code;
-	bool summary;
 
 	options_defaults(&o);
 	if (options_load(&o, argc, argv) < 0) {
@@ -154,8 +154,18 @@ int main(int argc, char **argv)
 		options_release(&o);
 		return EXIT_USAGE;
 	}
+	/* inputs first: a capture file that cannot be read leaves no empty
+	 * output files behind */
+	if (o.read.n && !(files = capture_files_open(o.read.v, o.read.n, &rc))) {
+		options_release(&o);
+		return EXIT_INPUT;
+	}
+	if (!o.sessions.n && !o.alerts.n && !o.explain[0])
+		log_notice("no --sessions or --alerts: %s",
+			   o.quiet ? "nothing will be written" : "only the summary will be printed");
 	s = sensor_new(&o, &exit_code);
 	if (!s) {
+		capture_files_close(files);
 		options_release(&o);
 		return exit_code;
 	}
@@ -181,14 +191,13 @@ int main(int argc, char **argv)
 	r.cs = &cs;
 	r.progress = !o.quiet && isatty(STDERR_FILENO);
 	r.t0_mono_ns = r.progress_mono_ns = mono_ns();
-	rc = capture_replay_files(o.read.v, o.read.n, on_frame, should_stop, &r, &cs);
+	rc = capture_files_replay(files, on_frame, should_stop, &r, &cs);
+	capture_files_close(files);
 	if (r.progress && r.frames)
 		progress(&r, true);
-	/* a file that could not be opened: nothing was replayed, no summary */
-	summary = !(rc == -EINVAL || rc == -ENOMEM || rc == -ENOENT);
 	if (rc < 0)
 		exit_code = EXIT_INPUT;
-	exit_code = sensor_finish(s, exit_code, summary);
+	exit_code = sensor_finish(s, exit_code, true);
 	options_release(&o);
 	return exit_code;
 }

@@ -44,5 +44,31 @@ else
 	fail "progress after SIGINT: '$last'"
 fi
 
+# --- no output configured: say so -------------------------------------------
+"$M" -r pcaps/nosni.pcap >"$T/noout.out" 2>"$T/noout.err"
+rc=$?
+if [ "$rc" = 0 ] && [ "$(head -1 "$T/noout.err")" = "mailtap: no --sessions or --alerts: only the summary will be printed" ] &&
+   grep -q '^mailtap: read 96 packets' "$T/noout.err"; then
+	ok "no --sessions/--alerts: a notice, then the summary"
+else
+	fail "no outputs: exit $rc, $(head -2 "$T/noout.err")"
+fi
+"$M" -r pcaps/nosni.pcap --log-level warning 2>"$T/noout2.err" >/dev/null
+if ! grep -q 'no --sessions' "$T/noout2.err"; then
+	ok "the notice is below --log-level warning"
+else
+	fail "notice shown at --log-level warning"
+fi
+
+# --- inputs are checked before outputs are opened ------------------------------
+"$M" -r "$T/missing.pcap" --alerts "$T/a.jsonl" --sessions "$T/s.jsonl" 2>"$T/miss.err"
+rc=$?
+if [ "$rc" = 1 ] && [ ! -e "$T/a.jsonl" ] && [ ! -e "$T/s.jsonl" ] &&
+   [ "$(cat "$T/miss.err")" = "mailtap: cannot read '$T/missing.pcap': No such file or directory" ]; then
+	ok "a missing capture file fails (exit 1) before any output file is created"
+else
+	fail "missing input: exit $rc, outputs: $(ls "$T"/*.jsonl 2>/dev/null), $(cat "$T/miss.err")"
+fi
+
 echo "#summary $passed $failed"
 [ "$failed" -eq 0 ]
