@@ -164,6 +164,15 @@ static void print_stats(struct sensor *s)
 			(ull)ap.certs, (ull)ap.certs_none, (ull)ap.certs_bad, (ull)ap.by_sni,
 			(ull)ap.by_dns, (ull)ap.by_cert, (ull)ap.by_ip, (ull)ap.ident_exhausted,
 			(ull)ap.reasm_exhausted);
+	if (ap.quic.datagrams) /* only then, so other summaries stay as they were */
+		fprintf(stderr,
+			"  quic:    client datagrams %llu, initials decrypted %llu (failed %llu), malformed %llu, skipped %llu, version negotiation %llu, unknown version %llu\n"
+			"           hellos %llu (gquic chlo %llu, bad %llu, incomplete %llu, too big %llu), crypto past bound %llu; pool full %llu\n",
+			(ull)ap.quic.datagrams, (ull)ap.quic.initials, (ull)ap.quic.decrypt_failed,
+			(ull)ap.quic.malformed, (ull)ap.quic.skipped, (ull)ap.quic.version_neg,
+			(ull)ap.quic.unknown_version, (ull)ap.quic_hellos, (ull)ap.quic.gquic_chlo,
+			(ull)ap.quic_hellos_bad, (ull)ap.quic_incomplete, (ull)ap.quic.hello_too_big,
+			(ull)ap.quic.crypto_beyond, (ull)ap.quic_exhausted);
 	score_get_stats(s->score, &st);
 	fprintf(stderr,
 		"  scoring: %llu records, not internal %llu, allowlisted %llu; alerts %llu (re-alerts %llu, suppressed %llu), written %llu\n"

@@ -41,6 +41,14 @@ struct reasm_slot {
 	uint8_t buf[APP_REASM_BYTES];
 };
 
+struct quic_slot {
+	struct quic_flow qf;
+	uint32_t next_free;
+};
+
+/* A QUIC datagram decrypts into this (UDP payload at most 65527 bytes). */
+#define QUIC_SCRATCH 65536
+
 struct app_layer {
 	struct app_config cfg;
 	const struct catalog *cat;     /* borrowed */
@@ -49,6 +57,9 @@ struct app_layer {
 	uint32_t ident_free, ident_hw; /* free list (through reasm_slot), high water */
 	struct reasm_slot *reasm;      /* pool, cfg.reasm_slots */
 	uint32_t reasm_free, reasm_hw;
+	struct quic_slot *quic;        /* pool, cfg.quic_slots */
+	uint32_t quic_free, quic_hw;
+	uint8_t *quic_scratch;         /* QUIC_SCRATCH bytes */
 	struct tls_hello hello;        /* scratch */
 	struct tls_cert_names certs;   /* scratch */
 	uint8_t cert_scratch[TLS_CERT_HS_MAX];
@@ -62,6 +73,7 @@ void app_config_default(struct app_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ident_slots = 1u << 16;
 	cfg->reasm_slots = 1024;
+	cfg->quic_slots = 256;
 	cfg->dns_cache_entries = 1u << 16;
 	cfg->dns_ttl_floor_s = 300;
 }
@@ -76,13 +88,17 @@ struct app_layer *app_new(const struct app_config *cfg, const struct catalog *ca
 		app->cfg.ident_slots = 1;
 	if (!app->cfg.reasm_slots)
 		app->cfg.reasm_slots = 1;
+	if (!app->cfg.quic_slots)
+		app->cfg.quic_slots = 1;
 	app->cat = cat;
-	app->ident_free = app->reasm_free = FLOW_NIL;
+	app->ident_free = app->reasm_free = app->quic_free = FLOW_NIL;
 	app->idents = calloc(app->cfg.ident_slots, sizeof(*app->idents));
 	app->reasm = calloc(app->cfg.reasm_slots, sizeof(*app->reasm));
+	app->quic = calloc(app->cfg.quic_slots, sizeof(*app->quic));
+	app->quic_scratch = malloc(QUIC_SCRATCH);
 	app->dns = dns_cache_new(cfg->dns_cache_entries ? cfg->dns_cache_entries : 1,
 				 cfg->dns_ttl_floor_s, cfg->seed);
-	if (!app->idents || !app->reasm || !app->dns) {
+	if (!app->idents || !app->reasm || !app->quic || !app->quic_scratch || !app->dns) {
 		app_free(app);
 		errno = ENOMEM;
 		return NULL;
@@ -97,6 +113,8 @@ void app_free(struct app_layer *app)
 	dns_cache_free(app->dns);
 	free(app->idents);
 	free(app->reasm);
+	free(app->quic);
+	free(app->quic_scratch);
 	free(app);
 }
 
@@ -113,7 +131,8 @@ const char *app_classified_by_name(uint8_t by)
 
 const char *app_proto_name(uint8_t proto)
 {
-	static const char *const names[] = { NULL, "tls", "smtp", "imap", "pop3", "http", "dns" };
+	static const char *const names[] = { NULL, "tls", "smtp", "imap", "pop3", "http", "dns",
+					     "quic" };
 	return proto < sizeof(names) / sizeof(names[0]) ? names[proto] : NULL;
 }
 
@@ -151,7 +170,7 @@ static struct flow_ident *ident_get(struct app_layer *app, struct flow *f, bool 
 	}
 	id = &app->idents[idx];
 	memset(id, 0, sizeof(*id));
-	id->reasm_slot = id->reasm_srv = FLOW_NIL;
+	id->reasm_slot = id->reasm_srv = id->quic_slot = FLOW_NIL;
 	f->app_slot = idx;
 	return id;
 }
@@ -169,6 +188,11 @@ static void ident_put(struct app_layer *app, struct flow *f)
 	if (id->reasm_srv != FLOW_NIL) {
 		app->reasm[id->reasm_srv].next_free = app->reasm_free;
 		app->reasm_free = id->reasm_srv;
+	}
+	if (id->quic_slot != FLOW_NIL) {
+		app->quic[id->quic_slot].next_free = app->quic_free;
+		app->quic_free = id->quic_slot;
+		id->quic_slot = FLOW_NIL;
 	}
 	id->reasm_slot = app->ident_free;
 	app->ident_free = f->app_slot;
@@ -205,6 +229,35 @@ static void reasm_put(struct app_layer *app, uint32_t *slot)
 		return;
 	app->reasm[*slot].next_free = app->reasm_free;
 	app->reasm_free = *slot;
+	*slot = FLOW_NIL;
+}
+
+static struct quic_flow *quic_get(struct app_layer *app, uint32_t *slot)
+{
+	uint32_t idx;
+
+	if (*slot != FLOW_NIL)
+		return &app->quic[*slot].qf;
+	if (app->quic_free != FLOW_NIL) {
+		idx = app->quic_free;
+		app->quic_free = app->quic[idx].next_free;
+	} else if (app->quic_hw < app->cfg.quic_slots) {
+		idx = app->quic_hw++;
+	} else {
+		app->st.quic_exhausted++;
+		return NULL;
+	}
+	quic_flow_init(&app->quic[idx].qf);
+	*slot = idx;
+	return &app->quic[idx].qf;
+}
+
+static void quic_put(struct app_layer *app, uint32_t *slot)
+{
+	if (*slot == FLOW_NIL)
+		return;
+	app->quic[*slot].next_free = app->quic_free;
+	app->quic_free = *slot;
 	*slot = FLOW_NIL;
 }
 
@@ -578,6 +631,63 @@ static void finish_classify(struct app_layer *app, struct flow *f, struct flow_i
 	}
 }
 
+/* A client UDP datagram of a flow that may be QUIC. */
+static void quic_payload(struct app_layer *app, struct flow *f, const struct packet *p)
+{
+	struct flow_ident *id = f->app_slot != FLOW_NIL ? &app->idents[f->app_slot] : NULL;
+	struct quic_flow *qf;
+	enum quic_dgram r;
+
+	if ((!id || id->quic_slot == FLOW_NIL) &&
+	    (!id || !id->quic_version) &&
+	    !quic_looks_like(p->payload, p->payload_caplen)) {
+		f->app_done = 1; /* the first client datagram is not QUIC */
+		return;
+	}
+	id = ident_get(app, f, true);
+	if (!id) {
+		f->app_done = 1;
+		return;
+	}
+	qf = quic_get(app, &id->quic_slot);
+	if (!qf) {
+		f->app_done = 1;
+		return;
+	}
+	r = quic_client_datagram(qf, p->payload, p->payload_caplen, app->quic_scratch,
+				 QUIC_SCRATCH, &app->st.quic);
+	if (qf->version) {
+		id->quic_version = qf->version;
+		id->app_proto = APP_PROTO_QUIC;
+	}
+	switch (r) {
+	case QUIC_DG_MORE:
+		return;
+	case QUIC_DG_NOT_QUIC:
+		if (id->quic_version)
+			return; /* a short header among the first datagrams */
+		break;
+	case QUIC_DG_HELLO:
+		if (quic_flow_hello(qf, &app->hello) == TLS_OK) {
+			app->st.quic_hellos++;
+			hello_copy(id, &app->hello);
+		} else {
+			app->st.quic_hellos_bad++;
+		}
+		break;
+	case QUIC_DG_CHLO:
+		app->st.quic_hellos++;
+		snprintf(id->sni, sizeof(id->sni), "%s", qf->sni);
+		break;
+	case QUIC_DG_FAIL:
+		app->st.quic_incomplete++;
+		break;
+	}
+	f->app_done = 1;
+	quic_put(app, &id->quic_slot);
+	finish_classify(app, f, id);
+}
+
 /* Server bytes of a flow waiting for a certificate name. */
 static void server_payload(struct app_layer *app, struct flow *f, struct flow_ident *id,
 			   const struct packet *p)
@@ -649,8 +759,14 @@ void app_packet(struct app_layer *app, struct flow *f, int dir, const struct pac
 	}
 	if (f->app_done || sport == DNS_PORT)
 		return;
+	if (f->key.proto == IPPROTO_UDP) {
+		if (dir == FLOW_TOSERVER && p->payload_caplen && (p->flags & PKT_L4) &&
+		    !(p->flags & PKT_FRAG))
+			quic_payload(app, f, p);
+		return;
+	}
 	if (f->key.proto != IPPROTO_TCP) {
-		f->app_done = 1; /* QUIC Initial packets are not decrypted (yet) */
+		f->app_done = 1;
 		return;
 	}
 	if (dir == FLOW_TOSERVER && p->payload_len && (p->flags & PKT_L4))

@@ -12,9 +12,14 @@
  * range (shared front ends serve other applications too); the IP range is
  * consulted only when no name is known.  A port alone never classifies.
  *
- * Memory: identification records and reassembly buffers come from two
- * fixed pools allocated in app_new(); when either is exhausted the flow
- * goes unidentified and a counter moves.  Nothing is allocated per packet.
+ * UDP flows to port 443, or whose first client datagram is a QUIC long
+ * header, have their client Initials decrypted (app-quic.c) and the
+ * ClientHello in their CRYPTO frames parsed like a TCP one.
+ *
+ * Memory: identification records and reassembly buffers (TCP and QUIC)
+ * come from three fixed pools allocated in app_new(); when one is exhausted
+ * the flow goes unidentified and a counter moves.  Nothing is allocated per
+ * packet.
  */
 #ifndef MAILTAP_APP_LAYER_H
 #define MAILTAP_APP_LAYER_H
@@ -23,6 +28,7 @@
 #include <stdint.h>
 
 #include "app-dns.h"
+#include "app-quic.h"
 #include "app-tls.h"
 #include "app-tls-cert.h"
 #include "catalog.h"
@@ -35,11 +41,12 @@
 
 enum app_classified_by { APP_BY_NONE, APP_BY_SNI, APP_BY_DNS, APP_BY_CERT, APP_BY_IP };
 enum app_proto { APP_PROTO_NONE, APP_PROTO_TLS, APP_PROTO_SMTP, APP_PROTO_IMAP,
-		 APP_PROTO_POP3, APP_PROTO_HTTP, APP_PROTO_DNS };
+		 APP_PROTO_POP3, APP_PROTO_HTTP, APP_PROTO_DNS, APP_PROTO_QUIC };
 
 struct app_config {
 	uint32_t ident_slots;       /* flows with an identification record at once */
 	uint32_t reasm_slots;       /* ClientHello reassemblies at once */
+	uint32_t quic_slots;        /* QUIC CRYPTO reassemblies at once */
 	uint32_t dns_cache_entries;
 	uint32_t dns_ttl_floor_s;   /* answers are kept at least this long */
 	bool keep_unclassified;     /* keep SNI/JA4 of non-mail flows (--all-flows) */
@@ -68,6 +75,8 @@ struct flow_ident {
 	char service[8];            /* web, imap, pop, smtp, api, mx, auth */
 	uint32_t reasm_slot;        /* internal: client bytes; FLOW_NIL = none */
 	uint32_t reasm_srv;         /* internal: server bytes; FLOW_NIL = none */
+	uint32_t quic_slot;         /* internal: QUIC CRYPTO; FLOW_NIL = none */
+	uint32_t quic_version;      /* QUIC version of the flow's Initials; 0 = none */
 };
 
 struct app_stats {
@@ -76,6 +85,8 @@ struct app_stats {
 	uint64_t ident_exhausted, reasm_exhausted;
 	uint64_t certs, certs_none, certs_bad;
 	uint64_t by_sni, by_dns, by_cert, by_ip, unclassified;
+	uint64_t quic_hellos, quic_hellos_bad, quic_incomplete, quic_exhausted;
+	struct quic_stats quic;
 };
 
 /* Returns a new app layer (free with app_free) or NULL + errno.  @cat is
@@ -108,7 +119,7 @@ void app_set_catalog(struct app_layer *app, const struct catalog *cat);
 
 /* "sni", "dns", "cert", "ip" or NULL. */
 const char *app_classified_by_name(uint8_t by);
-/* "tls", "smtp", "imap", "pop3", "http", "dns" or NULL. */
+/* "tls", "smtp", "imap", "pop3", "http", "dns", "quic" or NULL. */
 const char *app_proto_name(uint8_t proto);
 /* "1.3", "1.2", ... for a TLS version code, or NULL. */
 const char *app_tls_version_name(uint16_t v);

@@ -551,8 +551,10 @@ static enum tls_result hello_fail(const struct hs_reader *rd, struct tls_hello *
 	return rd->why;
 }
 
-enum tls_result tls_client_hello_parse(const uint8_t *data, size_t len,
-				       struct tls_hello *out)
+/* @framed: @data starts at a record header; else it is the bare handshake
+ * message, read as one fragment with no records after it. */
+static enum tls_result hello_parse(const uint8_t *data, size_t len, bool framed,
+				   struct tls_hello *out)
 {
 	struct hs_reader rd = { .left = SIZE_MAX, .why = TLS_INVALID }, probe;
 	uint8_t type;
@@ -560,8 +562,13 @@ enum tls_result tls_client_hello_parse(const uint8_t *data, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	cur_init(&rd.stream, data, len);
-	rd.recs = rd.stream;
-	cur_init(&rd.frag, NULL, 0);
+	if (framed) {
+		rd.recs = rd.stream;
+		cur_init(&rd.frag, NULL, 0);
+	} else {
+		rd.frag = rd.stream;
+		cur_init(&rd.recs, NULL, 0);
+	}
 
 	if (!hs_u8(&rd, &type) || !hs_be24(&rd, &mlen))
 		return hello_fail(&rd, out);
@@ -585,6 +592,18 @@ enum tls_result tls_client_hello_parse(const uint8_t *data, size_t len,
 	ja3_format(out, out->ja3);
 	tls_ja4_format(out, 't', out->ja4);
 	return TLS_OK;
+}
+
+enum tls_result tls_client_hello_parse(const uint8_t *data, size_t len,
+				       struct tls_hello *out)
+{
+	return hello_parse(data, len, true, out);
+}
+
+enum tls_result tls_client_hello_parse_hs(const uint8_t *data, size_t len,
+					  struct tls_hello *out)
+{
+	return hello_parse(data, len, false, out);
 }
 
 /* STARTTLS ---------------------------------------------------------------- */

@@ -6,8 +6,8 @@
  * Specs: RFC 8446 4.1.2 (ClientHello), RFC 6066 3 (server_name), RFC 7301
  * (ALPN), RFC 8701 (GREASE), JA3 (salesforce/ja3), JA4 (FoxIO-LLC/ja4,
  * technical_details/JA4.md).  Does not parse SSLv2-format hellos (reported
- * TLS_NOT_TLS), DTLS, or QUIC CRYPTO frames (the caller may still ask for a
- * 'q' JA4 over a hello it extracted itself).
+ * TLS_NOT_TLS) or DTLS; QUIC CRYPTO frames are reassembled by app-quic.c,
+ * which hands the bare handshake message to tls_client_hello_parse_hs().
  */
 #ifndef MAILTAP_APP_TLS_H
 #define MAILTAP_APP_TLS_H
@@ -122,6 +122,16 @@ bool tls_is_grease(uint16_t v);
  */
 enum tls_result tls_client_hello_parse(const uint8_t *data, size_t len,
 				       struct tls_hello *out);
+
+/*
+ * The same for a bare handshake message (msg_type, 3-byte length, body),
+ * as QUIC CRYPTO frames carry it: no record headers.  @data (borrowed)
+ * holds @len bytes from the message header on.  TLS_NEED_MORE while the
+ * message is incomplete (out->stream_len: bytes needed).  The JA4 in *out
+ * has transport 't'; QUIC callers rewrite it with tls_ja4_format(.., 'q').
+ */
+enum tls_result tls_client_hello_parse_hs(const uint8_t *data, size_t len,
+					  struct tls_hello *out);
 
 /*
  * Write the JA4 of a parsed hello into @out (caller-owned, at least

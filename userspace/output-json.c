@@ -46,6 +46,10 @@ static void set_ident(json_t *o, const struct flow_ident *id)
 		set_str(o, "service", id->service);
 	}
 	set_str(o, "app_proto", app_proto_name(id->app_proto));
+	if (id->quic_version) {
+		char v[QUIC_VERSION_STRLEN];
+		set_str(o, "quic_version", quic_version_name(id->quic_version, v, sizeof(v)));
+	}
 	set_str(o, "sni", id->sni);
 	set_str(o, "alpn", id->alpn);
 	set_str(o, "tls_version", app_tls_version_name(id->tls_version));
