@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
+#include "output-redis.h"
 #include "util-log.h"
 
 #ifndef MAILTAP_VERSION
@@ -325,6 +326,28 @@ static int bool_value(const char *v, bool *out)
 	return 0;
 }
 
+/* --sessions / --alerts: a redis destination must parse here, so that a
+ * malformed one is a usage error (exit 2), found by --check-config too. */
+static int check_dest(const char *where, const char *v)
+{
+	struct redis_url u;
+	char err[300], shown[256];
+
+	if (!strncmp(v, "rediss://", 9)) {
+		log_err("%s: rediss://: TLS to Redis is not supported (use a local TLS proxy; "
+			"see docs/redis.md)", where);
+		return -EINVAL;
+	}
+	if (strncmp(v, "redis://", 8) && strncmp(v, "unix:", 5))
+		return 0;
+	if (redis_url_parse(v, &u, err, sizeof(err)) < 0) {
+		redis_dest_redact(v, shown, sizeof(shown));
+		log_err("%s: '%s': %s", where, shown, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Set one option from text.  @where names the source for messages
  * ("--max-flows" or "file:12: flows.max_flows").  Lists append.
@@ -406,6 +429,8 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		/* fall through */
 	case OT_LIST: {
 		struct opt_list *l = (struct opt_list *)(base + d->off);
+		if ((d->off == O(sessions) || d->off == O(alerts)) && check_dest(where, v) < 0)
+			return -EINVAL;
 		if (l->n == OPT_LIST_MAX) {
 			log_err("%s: at most %d values", where, OPT_LIST_MAX);
 			return -EINVAL;
@@ -909,6 +934,7 @@ void options_usage(FILE *fp, bool all)
 static void build_longopts(struct option *lo, char *shortopts)
 {
 	size_t n = 0, s = 0;
+	shortopts[s++] = ':'; /* a missing argument returns ':', not '?' */
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_desc *d = &opts[i];
 		if (!d->flag)
@@ -963,14 +989,25 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 	if (o->config_path && load_yaml(o, o->config_path) < 0)
 		rc = -EINVAL;
 
-	/* pass 2: every flag on top of the file */
-	opterr = 1;
+	/* pass 2: every flag on top of the file; getopt's own messages are
+	 * replaced by one line in our form (":" first: a missing argument
+	 * returns ':') */
+	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
 		const struct opt_desc *d = by_val(opt);
 		char where[80];
-		if (!d) {
-			fprintf(stderr, "Try 'mailtap --help' for more information.\n");
+		if (opt == '?' || opt == ':' || !d) {
+			const char *arg = argv[optind - 1];
+			char name[64];
+			if (optopt && !(optopt >= 1000))
+				snprintf(name, sizeof(name), "-%c", optopt);
+			else
+				snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+			if (opt == ':')
+				log_err("option '%s' needs an argument (see --help)", name);
+			else
+				log_err("unknown option '%s' (see --help)", name);
 			return -EINVAL;
 		}
 		if (d->type == OT_CLI) {
