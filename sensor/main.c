@@ -139,6 +139,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.check_only) {
+		if (sensor_check_catalogs(&o) < 0) {
+			options_release(&o);
+			return EXIT_USAGE;
+		}
 		options_print(&o, stdout);
 		options_release(&o);
 		return 0;

@@ -326,6 +326,38 @@ static int bool_value(const char *v, bool *out)
 	return 0;
 }
 
+/*
+ * A time zone that exists: "UTC", or a tz database name with its TZif file
+ * under $TZDIR or /usr/share/zoneinfo.  glibc takes any name and quietly
+ * uses UTC for one it does not know ("Mars/Olympus").
+ */
+static int check_tz(const char *where, const char *tz)
+{
+	const char *dir = getenv("TZDIR");
+	char path[PATH_MAX], magic[4];
+	FILE *fp;
+	size_t n;
+
+	if (!strcmp(tz, "UTC") || !strcmp(tz, "UTC0"))
+		return 0;
+	if (!dir || !*dir)
+		dir = "/usr/share/zoneinfo";
+	if (!tz[0] || tz[0] == '/' || tz[0] == ':' || strstr(tz, "..")) {
+		log_err("%s: '%s' is not a time zone name like Europe/Berlin", where, tz);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, tz);
+	fp = fopen(path, "rb");
+	n = fp ? fread(magic, 1, sizeof(magic), fp) : 0;
+	if (fp)
+		fclose(fp);
+	if (n != sizeof(magic) || memcmp(magic, "TZif", 4)) {
+		log_err("%s: '%s' is not a time zone of the tz database (no %s)", where, tz, path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* --sessions / --alerts: a redis destination must parse here, so that a
  * malformed one is a usage error (exit 2), found by --check-config too. */
 static int check_dest(const char *where, const char *v)
@@ -418,6 +450,8 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 			log_err("%s: longer than %zu characters", where, d->size - 1);
 			return -EINVAL;
 		}
+		if (d->off == O(score.tz) && check_tz(where, v) < 0)
+			return -EINVAL;
 		memcpy(base + d->off, v, strlen(v) + 1);
 		return 0;
 	case OT_CIDR_LIST:
@@ -431,6 +465,10 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		struct opt_list *l = (struct opt_list *)(base + d->off);
 		if ((d->off == O(sessions) || d->off == O(alerts)) && check_dest(where, v) < 0)
 			return -EINVAL;
+		if (d->off == O(catalogs) && access(v, R_OK) < 0) {
+			log_err("%s: cannot read catalog '%s': %s", where, v, strerror(errno));
+			return -EINVAL;
+		}
 		if (l->n == OPT_LIST_MAX) {
 			log_err("%s: at most %d values", where, OPT_LIST_MAX);
 			return -EINVAL;
@@ -694,6 +732,15 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 					continue;
 				}
 				snprintf(st->tz, sizeof(st->tz), "%s", (const char *)v->data.scalar.value);
+				{
+					char w[600];
+					snprintf(w, sizeof(w), "%s:%zu: %s.timezone", file,
+						 v->start_mark.line + 1, path);
+					if (check_tz(w, st->tz) < 0) {
+						rc = -EINVAL;
+						continue;
+					}
+				}
 			}
 			o->score.n_sites++;
 		}
@@ -701,9 +748,23 @@ static int yaml_structured(struct sensor_options *o, yaml_document_t *doc, yaml_
 	return rc;
 }
 
+/* A value for @d read from @file: catalog files named by a relative path
+ * are found next to the configuration file (docs/config.md), so that
+ * deploy/mailtap.yaml works from a checkout and from /etc/mailtap. */
+static const char *file_value(const struct opt_desc *d, const char *file, const char *v,
+			      char *buf, size_t len)
+{
+	const char *slash = strrchr(file, '/');
+	if (d->off != O(catalogs) || v[0] == '/' || !v[0] || !slash)
+		return v;
+	snprintf(buf, len, "%.*s/%s", (int)(slash - file), file, v);
+	return buf;
+}
+
 static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t *node,
 		     const char *path, const char *file)
 {
+	char vbuf[PATH_MAX];
 	char where[512];
 	int rc = 0;
 
@@ -766,7 +827,8 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 					return -EINVAL;
 				}
 				snprintf(where, sizeof(where), "%s:%zu: %s", file, x->start_mark.line + 1, path);
-				if (set_value(o, d, where, (const char *)x->data.scalar.value) < 0)
+				if (set_value(o, d, where, file_value(d, file, (const char *)x->data.scalar.value,
+								      vbuf, sizeof(vbuf))) < 0)
 					rc = -EINVAL;
 			}
 			return rc;
@@ -775,7 +837,8 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 			return -EINVAL;
 		if (is_list(d))
 			list_clear((struct opt_list *)((char *)o + d->off));
-		return set_value(o, d, where, (const char *)node->data.scalar.value);
+		return set_value(o, d, where, file_value(d, file, (const char *)node->data.scalar.value,
+							 vbuf, sizeof(vbuf)));
 	}
 }
 

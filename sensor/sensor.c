@@ -455,6 +455,15 @@ bad:
 	return NULL;
 }
 
+int sensor_check_catalogs(const struct sensor_options *o)
+{
+	struct catalog *cat = load_catalogs(o);
+	if (!cat)
+		return -EINVAL;
+	catalog_free(cat);
+	return 0;
+}
+
 /* ------------------------------------------------------- lifecycle */
 
 static int close_sinks(struct sensor *s)

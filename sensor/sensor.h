@@ -73,4 +73,8 @@ void sensor_set_reload_args(struct sensor *s, int argc, char **argv);
 /* Install SIGINT/SIGTERM/SIGUSR1/SIGHUP handlers. */
 void sensor_signals(void);
 
+/* --check-config: load the catalogs @o names (or the default one) and
+ * drop them; 0, or -EINVAL after printing why. */
+int sensor_check_catalogs(const struct sensor_options *o);
+
 #endif

@@ -70,5 +70,72 @@ else
 	fail "missing input: exit $rc, outputs: $(ls "$T"/*.jsonl 2>/dev/null), $(cat "$T/miss.err")"
 fi
 
+# --- deploy/mailtap.yaml: every key of the option table, at its default ---------
+# The option table's keys are those --check-config prints; the defaults are
+# what it prints for an empty file.
+env -u MAILTAP_SEED "$M" --check-config /dev/null --sensor-id x >"$T/defaults.yaml" 2>&1
+env -u MAILTAP_SEED "$M" --check-config deploy/mailtap.yaml --sensor-id x >"$T/sample.yaml" 2>&1
+out=$(/usr/bin/python3 - "$T/defaults.yaml" deploy/mailtap.yaml <<'PY' 2>&1
+import sys, yaml
+def keys(d, pre=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from keys(v, pre + k + ".")
+        else:
+            yield pre + k
+want = set(keys(yaml.safe_load(open(sys.argv[1]))))
+have = set(keys(yaml.safe_load(open(sys.argv[2]))))
+# sensor.id defaults to the host name: the sample shows it as a comment
+missing = sorted(want - have - {"sensor.id"})
+extra = sorted(have - want)
+print(" ".join(["missing: " + ", ".join(missing)] * bool(missing) + ["unknown: " + ", ".join(extra)] * bool(extra)))
+PY
+)
+if [ -z "$out" ] && [ -s "$T/defaults.yaml" ]; then
+	ok "deploy/mailtap.yaml has every key of the option table"
+else
+	fail "deploy/mailtap.yaml keys: $out"
+fi
+if diff <(tail -n +2 "$T/defaults.yaml") <(tail -n +2 "$T/sample.yaml") >"$T/sample.diff"; then
+	ok "deploy/mailtap.yaml sets every key to its default"
+else
+	fail "deploy/mailtap.yaml is not the defaults: $(grep '^[<>]' "$T/sample.diff" | head -6 | tr '\n' ' ')"
+fi
+# README: `build/mailtap --config deploy/mailtap.yaml` from a checkout
+if "$M" -q --config deploy/mailtap.yaml -r pcaps/nosni.pcap --sessions "$T/readme.jsonl" 2>"$T/readme.err" &&
+   [ -s "$T/readme.jsonl" ]; then
+	ok "--config deploy/mailtap.yaml works from a checkout"
+else
+	fail "--config deploy/mailtap.yaml: $(head -2 "$T/readme.err")"
+fi
+
+# --- --check-config and --tz check what they name --------------------------------
+printf 'catalog:\n  files: [no-such-catalog.json]\nsite:\n  timezone: Mars/Olympus\n' >"$T/bad.yaml"
+"$M" --check-config "$T/bad.yaml" >/dev/null 2>"$T/bad.err"
+rc=$?
+if [ "$rc" = 2 ] &&
+   grep -qx "mailtap: $T/bad.yaml:2: catalog.files: cannot read catalog '$T/no-such-catalog.json': No such file or directory" "$T/bad.err" &&
+   grep -q "^mailtap: $T/bad.yaml:4: site.timezone: 'Mars/Olympus' is not a time zone" "$T/bad.err"; then
+	ok "--check-config: a missing catalog and an unknown zone, each with file:line: key (exit 2)"
+else
+	fail "--check-config bad catalog/zone: exit $rc, $(cat "$T/bad.err")"
+fi
+"$M" -r pcaps/nosni.pcap --tz Mars/Olympus --sessions /dev/null 2>"$T/tz.err"
+rc=$?
+if [ "$rc" = 2 ] && grep -q "^mailtap: --tz: 'Mars/Olympus' is not a time zone" "$T/tz.err"; then
+	ok "--tz Mars/Olympus is refused (exit 2)"
+else
+	fail "--tz Mars/Olympus: exit $rc, $(cat "$T/tz.err")"
+fi
+"$M" --check-config /dev/null --tz Europe/Berlin >/dev/null 2>"$T/tz2.err" &&
+	ok "--tz Europe/Berlin is accepted" || fail "--tz Europe/Berlin: $(cat "$T/tz2.err")"
+MAILTAP_CATALOG=$T/nothing.json "$M" --check-config /dev/null >/dev/null 2>"$T/defcat.err"
+rc=$?
+if [ "$rc" = 2 ] && grep -q "nothing.json" "$T/defcat.err"; then
+	ok "--check-config loads the default catalog too"
+else
+	fail "--check-config, default catalog missing: exit $rc, $(cat "$T/defcat.err")"
+fi
+
 echo "#summary $passed $failed"
 [ "$failed" -eq 0 ]
