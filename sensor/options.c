@@ -117,7 +117,7 @@ static const struct opt_desc opts[] = {
 	/* -- scoring -- */
 	{ "state", 0, "scoring.state", OT_STR, O(state_path), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->state_path), "FILE", "keep baselines in FILE across runs" },
 	{ NULL, 0, "scoring.state_save", OT_DURATION, O(state_save_s), 60, 86400, 0, 0, 0, NULL, NULL },
-	{ "learning", 0, "scoring.learning", OT_DURATION, O(score.learning_s), 0, 366u * 86400, 0, 0, 0, "DUR", "learn before alerting (24h)" },
+	{ "learning", 0, "scoring.learning", OT_DURATION, O(score.learning_s), 0, 366u * 86400, 0, 0, 0, "DUR", "novelty and host-own baselines wait this long (24h)" },
 	{ NULL, 0, "scoring.short_window", OT_DURATION, O(score.short_window_s), SCORE_BUCKET_S, SCORE_MAX_BUCKETS * SCORE_BUCKET_S, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.long_window", OT_DURATION, O(score.long_window_s), SCORE_BUCKET_S, SCORE_MAX_BUCKETS * SCORE_BUCKET_S, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, "scoring.suppress", OT_DURATION, O(score.suppress_s), 0, 7u * 86400, 0, 0, 0, NULL, NULL },
@@ -1146,6 +1146,74 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 	o->agg.app.keep_unclassified = o->all_flows;
 	o->agg.seed = o->seed;
 	return 0;
+}
+
+/* ------------------------------------------------------------- reload */
+
+/* Keys a SIGHUP reload cannot apply: what the capture, the sinks and the
+ * tables were opened or allocated with (docs/config.md, "Reload"). */
+static bool needs_restart(const char *key)
+{
+	static const char *const prefixes[] = {
+		"capture.", "outputs.", "flows.", "identify.", "metrics.",
+		"scoring.max_pairs", "scoring.max_novelty", "scoring.state",
+		"sensor.user", "sensor.seed", "sensor.id", NULL,
+	};
+	if (!strcmp(key, "outputs.all_flows"))
+		return false;
+	for (const char *const *p = prefixes; *p; p++)
+		if (!strncmp(key, *p, strlen(*p)))
+			return true;
+	return false;
+}
+
+static bool same_value(const struct sensor_options *a, const struct sensor_options *b,
+		       const struct opt_desc *d)
+{
+	const char *x = (const char *)a + d->off, *y = (const char *)b + d->off;
+	switch (d->type) {
+	case OT_FLAG:
+		return *(const bool *)x == *(const bool *)y;
+	case OT_U32:
+	case OT_DURATION:
+		return *(const uint32_t *)x == *(const uint32_t *)y;
+	case OT_BYTES:
+		return *(const uint64_t *)x == *(const uint64_t *)y;
+	case OT_DOUBLE:
+		return *(const double *)x == *(const double *)y;
+	case OT_STR:
+		return !strcmp(x, y);
+	case OT_LIST:
+	case OT_CIDR_LIST: {
+		const struct opt_list *l = (const void *)x, *m = (const void *)y;
+		if (l->n != m->n)
+			return false;
+		for (int i = 0; i < l->n; i++)
+			if (strcmp(l->v[i], m->v[i]))
+				return false;
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
+int options_restart_keys(const struct sensor_options *old, const struct sensor_options *new,
+			 char *buf, size_t len)
+{
+	size_t used = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_desc *d = &opts[i];
+		if (!d->key || !needs_restart(d->key) || same_value(old, new, d))
+			continue;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", n ? ", " : "", d->key);
+		n++;
+	}
+	return n;
 }
 
 /* ------------------------------------------------------------- printing */

@@ -76,6 +76,15 @@ void options_release(struct sensor_options *o);
  */
 int options_load(struct sensor_options *o, int argc, char **argv);
 
+/*
+ * SIGHUP: the keys whose value differs between @old and @new and that a
+ * reload cannot apply (capture.*, outputs.* but all_flows, flows.*,
+ * identify.*, metrics.*, table sizes, ...), comma-separated into @buf.
+ * Returns how many.
+ */
+int options_restart_keys(const struct sensor_options *old, const struct sensor_options *new,
+			 char *buf, size_t len);
+
 /* Print the effective configuration as YAML, secrets masked. */
 void options_print(const struct sensor_options *o, FILE *fp);
 

@@ -43,6 +43,7 @@ static volatile sig_atomic_t reload_requested;
 
 struct sensor {
 	const struct sensor_options *opts;   /* borrowed (see sensor_new) */
+	const struct sensor_options *start_opts; /* borrowed: what it started with */
 	struct sensor_options reload_opts;   /* owned: options after a reload */
 	bool have_reload_opts;
 	int argc;
@@ -532,7 +533,7 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 		log_err("out of memory");
 		return NULL;
 	}
-	s->opts = o;
+	s->opts = s->start_opts = o;
 	s->all_flows = o->all_flows;
 	s->jopts.community_id_seed = (uint16_t)o->community_id_seed;
 	if (o->redis_password[0])
@@ -642,6 +643,8 @@ static void reload_options(struct sensor *s)
 	struct sensor_options n;
 	struct catalog *cat;
 	bool restart = false;
+	char keys[512];
+	int nkeys;
 
 	options_defaults(&n);
 	if (options_load(&n, s->argc, s->argv) < 0) {
@@ -664,6 +667,9 @@ static void reload_options(struct sensor *s)
 		s->reloads_failed++;
 		return;
 	}
+	/* compared with what the sensor started with: capture, sinks and
+	 * tables keep those values until a restart */
+	nkeys = options_restart_keys(s->start_opts, &n, keys, sizeof(keys));
 	agg_set_catalog(s->agg, cat);
 	catalog_free(s->catalog);
 	s->catalog = cat;
@@ -678,8 +684,12 @@ static void reload_options(struct sensor *s)
 	s->have_reload_opts = true;
 	s->opts = &s->reload_opts;
 	s->reloads_ok++;
-	log_notice("SIGHUP: configuration and catalog reloaded%s",
-		restart ? " (table sizes need a restart to change)" : "");
+	if (nkeys)
+		log_notice("SIGHUP: configuration and catalog reloaded; changed keys that need a "
+			   "restart to take effect: %s", keys);
+	else
+		log_notice("SIGHUP: configuration and catalog reloaded%s",
+			   restart ? " (table sizes need a restart to change)" : "");
 }
 
 /* -------------------------------------------------------------- feed */

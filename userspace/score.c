@@ -1111,6 +1111,15 @@ static void analyse_stream(struct score_engine *e, struct stream *s, struct peer
 			rita = 0;
 	}
 	b->rita = rita;
+	/* connections of the last 24 h: the hourly counters (the ring holds
+	 * the newest SCORE_BEACON_MAX only) */
+	{
+		uint32_t total = 0;
+		for (unsigned h = 0; h < SCORE_DAY_HOURS; h++)
+			total += freq[h];
+		if (total > b->conns)
+			b->conns = total;
+	}
 	b->regularity = (1 - ramp(b->madr, c->beacon_low, c->beacon_high)) *
 			(1 - ramp(fabs(b->skew), 0.3, 0.8));
 	regular = b->regularity >= 0.5;
@@ -1730,10 +1739,15 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 	if (ev->final) {
 		s = lru_put(e->streams, &sk, &created);
 		if (created) {
+			/* a change: the client began polling after the run's first
+			 * hour, after learning, or after its host was already busy
+			 * with other mail traffic */
+			struct seen *hs = lru_get(e->hosts, ev->client);
 			s->period_bin = -1;
 			s->first_ns = ev->flow_start_ns;
 			s->late = ev->flow_start_ns >= e->run_start_ns + (uint64_t)HOUR_S * NS ||
-				  (ev->flow_start_ns >= e->learn_end_ns && !learning);
+				  (ev->flow_start_ns >= e->learn_end_ns && !learning) ||
+				  (hs && ev->flow_start_ns >= hs->first_ns + 300 * NS);
 		}
 		record_conn(s, ev);
 		analyse_stream(e, s, peer, ts, false);

@@ -41,7 +41,7 @@
 #define SCORE_HISTORY_HOURS 168    /* hourly history kept per pair: 7 days */
 #define SCORE_BEACON_MAX 256       /* connection starts kept per pair */
 #define SCORE_DAY_HOURS 24         /* the drip window: 24 h of hourly volumes */
-#define SCORE_PERIOD_BINS 48       /* beacon period classes (x1.25 from 8 s) */
+#define SCORE_PERIOD_BINS 96       /* beacon period classes (x1.12 from 8 s to a day) */
 
 struct score_net {
 	struct net_addr net;

@@ -137,5 +137,27 @@ else
 	fail "--check-config, default catalog missing: exit $rc, $(cat "$T/defcat.err")"
 fi
 
+# --- SIGHUP names the changed keys that need a restart ----------------------------
+printf 'flows:\n  max_flows: 1000\n' >"$T/hup.yaml"
+"$M" --config "$T/hup.yaml" -r pcaps/nosni.pcap --replay-speed 10 --sessions /dev/null 2>"$T/hup.err" &
+hpid=$!
+sleep 1
+printf 'capture:\n  snaplen: 1500\noutputs:\n  alerts: [%s]\nflows:\n  max_flows: 2000\nscoring:\n  alert_threshold: 60\n' \
+	"$T/hup-alerts.jsonl" >"$T/hup.yaml"
+kill -HUP $hpid
+sleep 1
+printf 'flows:\n  max_flows: 1000\nscoring:\n  alert_threshold: 70\n' >"$T/hup.yaml"
+kill -HUP $hpid
+wait $hpid
+hrc=$?
+want1="mailtap: SIGHUP: configuration and catalog reloaded; changed keys that need a restart to take effect: capture.snaplen, outputs.alerts, flows.max_flows"
+want2="mailtap: SIGHUP: configuration and catalog reloaded"
+mapfile -t got < <(grep SIGHUP "$T/hup.err")
+if [ "$hrc" = 0 ] && [ "${got[0]:-}" = "$want1" ] && [ "${got[1]:-}" = "$want2" ]; then
+	ok "SIGHUP: says which changed keys need a restart, and nothing when none did"
+else
+	fail "SIGHUP restart keys: exit $hrc, $(grep SIGHUP "$T/hup.err" | tr '\n' '|')"
+fi
+
 echo "#summary $passed $failed"
 [ "$failed" -eq 0 ]

@@ -40,6 +40,10 @@ VARIANTS = (("family", ("ipv4", "ipv6", "vlan")), ("ident", ("sni", "dns", "ip")
             ("client", ("common", "unique")), ("actor", ("workstation", "never_seen")))
 
 
+# Benign roles documented to alert on a stateless first day (docs/detection.md).
+DAY_ONE_ROLES = {"backup", "relay", "list_server"}
+
+
 def ts(s):
     """RFC 3339 UTC (optionally with a fraction) -> float seconds."""
     s = s.rstrip("Z")
@@ -262,11 +266,29 @@ def main():
             "ok  " if good else "FAIL", cls, d, len(w), rec, RECALL_GOAL))
         passed += good
         failed += not good
+    # Steady state (alerts without "learning": true): the goal, <= 1 per
+    # 1,000 benign host-days.  A stateless first day (alerts with
+    # "learning": true) is reported apart: there a host whose job is to
+    # move mail in bulk (DAY_ONE_ROLES: a backup/archive host, a relay, a
+    # list server) looks like an exfiltration until it has a history of
+    # its own (docs/detection.md, "Day one"); any other benign role alerting
+    # while learning fails.
+    steady = [k for k, al in fp_ids.items() if not al.get("learning")]
+    learning = [k for k, al in fp_ids.items() if al.get("learning")]
     allowed = max(1, math.ceil(tot_days * FP_PER_1000 / 1000.0))
-    good = len(fp_ids) <= allowed
-    print("%s false positives: %d alert ids on %.1f benign host-days (allowed %d: %g per "
-          "1,000 host-days, at least 1)" % ("ok  " if good else "FAIL", len(fp_ids), tot_days,
-                                            allowed, FP_PER_1000))
+    good = len(steady) <= allowed
+    print("%s false positives after learning: %d alert ids on %.1f benign host-days (allowed %d: "
+          "%g per 1,000 host-days, at least 1)" % ("ok  " if good else "FAIL", len(steady),
+                                                  tot_days, allowed, FP_PER_1000))
+    passed += good
+    failed += not good
+    odd = sorted({fp_ids[k]["_role"] for k in learning} - DAY_ONE_ROLES)
+    good = not odd
+    print("%s false positives while learning: %d alert ids (%.2f per 1,000 host-days), roles %s%s"
+          % ("ok  " if good else "FAIL", len(learning),
+             1000.0 * len(learning) / tot_days if tot_days else 0.0,
+             ", ".join(sorted({fp_ids[k]["_role"] for k in learning})) or "none",
+             "" if good else "; not a documented day-one role: " + ", ".join(odd)))
     passed += good
     failed += not good
 
