@@ -423,9 +423,12 @@ static int metrics_setup(struct sensor *s, const char *listen)
 		log_err("metrics: %s", err);
 		return -EINVAL;
 	}
-	if (!port)
-		log_notice("metrics on http://%s:%u/metrics", host[0] ? host : "127.0.0.1",
-			metrics_server_port(s->metrics_srv));
+	if (!port) {
+		const char *h = host[0] ? host : "127.0.0.1";
+		bool v6 = strchr(h, ':') != NULL;
+		log_notice("metrics on http://%s%s%s:%u/metrics", v6 ? "[" : "", h, v6 ? "]" : "",
+			   metrics_server_port(s->metrics_srv));
+	}
 	return 0;
 }
 

@@ -694,7 +694,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 struct metrics_server *metrics_server_start(struct metrics *m, const char *bind_addr,
 					    uint16_t port, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+	/* a name (localhost) is resolved; the first address is bound */
+	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE,
 				  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai = NULL;
 	struct sockaddr_storage ss;

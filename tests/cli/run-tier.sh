@@ -159,5 +159,21 @@ else
 	fail "SIGHUP restart keys: exit $hrc, $(grep SIGHUP "$T/hup.err" | tr '\n' '|')"
 fi
 
+# --- --metrics: IPv6 shown in brackets, names resolved ----------------------------
+"$M" -q -r pcaps/nosni.pcap --metrics '[::1]:0' --sessions /dev/null 2>"$T/m6.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -qE '^mailtap: metrics on http://\[::1\]:[0-9]+/metrics$' "$T/m6.err"; then
+	ok "--metrics [::1]:0 prints http://[::1]:PORT/metrics"
+else
+	fail "--metrics [::1]:0: exit $rc, $(cat "$T/m6.err")"
+fi
+"$M" -q -r pcaps/nosni.pcap --metrics localhost:0 --sessions /dev/null 2>"$T/mlh.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -qE '^mailtap: metrics on http://localhost:[0-9]+/metrics$' "$T/mlh.err"; then
+	ok "--metrics localhost:0 is resolved and served"
+else
+	fail "--metrics localhost:0: exit $rc, $(cat "$T/mlh.err")"
+fi
+
 echo "#summary $passed $failed"
 [ "$failed" -eq 0 ]

@@ -527,8 +527,16 @@ static void test_metrics__server_bind_errors(void)
 	CHECK_STREQ(err, want);
 	metrics_server_stop(s2);
 
-	const char *bad[] = { "localhost", "999.0.0.1", "127.0.0.1:80", "not an address" };
-	for (size_t i = 0; i < 4; i++) {
+	/* a name is resolved (docs/metrics.md: --metrics localhost:9187) */
+	err[0] = '\0';
+	s2 = metrics_server_start(m, "localhost", 0, err, sizeof(err));
+	CHECK(s2 != NULL);
+	if (!s2)
+		fprintf(stderr, "  localhost: %s\n", err);
+	metrics_server_stop(s2);
+
+	const char *bad[] = { "999.0.0.1", "127.0.0.1:80", "not an address" };
+	for (size_t i = 0; i < 3; i++) {
 		err[0] = '\0';
 		errno = 0;
 		s2 = metrics_server_start(m, bad[i], 0, err, sizeof(err));
