@@ -318,7 +318,8 @@ static void on_session(const struct session *ss, void *arg)
 
 /* ------------------------------------------------------ heartbeats */
 
-static void heartbeat(struct sensor *s)
+/* @state: "running", or "stopped" for the last one at exit. */
+static void heartbeat(struct sensor *s, const char *state)
 {
 	struct agg_stats as;
 	struct flow_table_stats fs;
@@ -332,6 +333,7 @@ static void heartbeat(struct sensor *s)
 		.start_time_ns = s->start_wall_ns, .last_packet_ns = s->last_packet_ns,
 		.packets = s->dstats.packets, .drops = s->cap.drops + s->cap.if_drops,
 		.flows = fs.active, .alerts = ss.alerts, .interval_s = s->opts->heartbeat_s,
+		.state = state,
 	};
 	for (int i = 0; i < s->nsessions; i++)
 		out_sink_heartbeat(s->sessions[i], &h);
@@ -579,7 +581,7 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 	if (o->metrics_listen[0] && metrics_setup(s, o->metrics_listen) < 0)
 		goto fail_sinks;
 	s->start_wall_ns = clock_ns(CLOCK_REALTIME);
-	heartbeat(s);
+	heartbeat(s, "running");
 	metrics_refresh(s);
 	*exit_code = 0;
 	return s;
@@ -604,7 +606,7 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
 	if (s->opts->explain[0])
 		explain_finish(s->score);
 	save_state(s);
-	heartbeat(s);
+	heartbeat(s, "stopped");
 	metrics_refresh(s);
 	/* records still buffered for a stdout whose reader is gone fail here */
 	if (fflush(stdout) != 0 && errno == EPIPE)
@@ -729,7 +731,7 @@ void sensor_tick(struct sensor *s)
 	}
 	if (clock_ns(CLOCK_MONOTONIC) - s->last_heartbeat_mono_ns >
 	    (uint64_t)s->opts->heartbeat_s * NS)
-		heartbeat(s);
+		heartbeat(s, "running");
 	if (s->watchdog_ns && clock_ns(CLOCK_MONOTONIC) - s->last_watchdog_mono_ns > s->watchdog_ns / 2) {
 		sd_notify(0, "WATCHDOG=1");
 		s->last_watchdog_mono_ns = clock_ns(CLOCK_MONOTONIC);

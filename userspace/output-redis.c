@@ -81,7 +81,7 @@ struct out_redis {
 	int spilling, stopping, done;
 	uint64_t deadline_ms;
 	struct out_health hb;
-	char hb_version[64], hb_mode[32];
+	char hb_version[64], hb_mode[32], hb_state[16];
 	int hb_pending;
 	struct out_sink_stats st;
 	unsigned reported;          /* REP_* already printed */
@@ -860,7 +860,7 @@ static int rd_heartbeat(struct out_redis *r)
 	struct out_health h;
 	struct out_sink_stats st;
 	char num[16][64], f[8][64], t1[TIME_RFC3339_LEN], t2[TIME_RFC3339_LEN], t3[TIME_RFC3339_LEN];
-	char ttl[16], err[512];
+	char ttl[16], err[512], state[16];
 	const char *argv[64];
 	size_t lens[64];
 	int argc = 0, nb = 0, rc = 0;
@@ -873,6 +873,7 @@ static int rd_heartbeat(struct out_redis *r)
 	st.dropped += spool_dropped(r);
 	r->hb_pending = 0;
 	snprintf(err, sizeof(err), "%s", r->errstr);
+	snprintf(state, sizeof(state), "%s", r->hb_state[0] ? r->hb_state : "running");
 	pthread_mutex_unlock(&r->lock);
 
 	argv[argc] = "HSET";
@@ -889,6 +890,7 @@ static int rd_heartbeat(struct out_redis *r)
 	hb_add(argv, lens, &argc, "last_packet",
 	       h.last_packet_ns ? time_format_rfc3339(h.last_packet_ns, t2, sizeof(t2)) : "");
 	hb_add(argv, lens, &argc, "updated", time_format_rfc3339(wall_ns(), t3, sizeof(t3)));
+	hb_add(argv, lens, &argc, "state", state);
 	NUM("packets", h.packets);
 	NUM("drops", h.drops);
 	NUM("flows", h.flows);
@@ -1011,7 +1013,8 @@ static void *rd_main(void *arg)
 		hb = r->hb_pending;
 		pthread_mutex_unlock(&r->lock);
 
-		if (stopping && (nothing_left(r) || now_ms() >= deadline))
+		/* the last heartbeat (state "stopped") goes out too */
+		if (stopping && ((nothing_left(r) && !hb) || now_ms() >= deadline))
 			break;
 		if (!r->ctx) {
 			unsigned t = r->u.timeout_ms;
@@ -1241,6 +1244,8 @@ int out_redis_heartbeat(struct out_redis *r, const struct out_health *h)
 	snprintf(r->hb_mode, sizeof(r->hb_mode), "%s", h->capture_mode ? h->capture_mode : "");
 	r->hb.version = r->hb_version;
 	r->hb.capture_mode = r->hb_mode;
+	snprintf(r->hb_state, sizeof(r->hb_state), "%s", h->state ? h->state : "running");
+	r->hb.state = r->hb_state;
 	r->hb_pending = 1;
 	pthread_cond_signal(&r->wake);
 	pthread_mutex_unlock(&r->lock);

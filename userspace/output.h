@@ -45,6 +45,8 @@ struct out_health {
 	uint64_t alerts;            /* alert records written */
 	unsigned interval_s;        /* seconds between heartbeat calls; the
 	                             * hash expires after 3 of them (0 = 10) */
+	const char *state;          /* "running", or "stopped" for the last
+	                             * one at exit (NULL = "running") */
 };
 
 /* Open a sink.  Returns a new handle (close with out_sink_close) or NULL

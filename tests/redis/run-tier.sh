@@ -476,6 +476,22 @@ if grep -q '"late"' "$T/c7.out" && [ "$r7" = 0 ]; then
 else
 	fail consumer-follow "exit $r7: $(cat "$T/c7.out" "$T/c7.err")"
 fi
+# the last heartbeat, at exit, says the sensor stopped (with its final
+# counts) instead of staying "up" with stale ones until the TTL runs out
+if timeout 60 "$BUILD/mailtap" -q -r pcaps/nosni.pcap --sensor-id hbstop \
+	--sessions "$URL/0?key=t:hbstop" 2>"$T/hbstop.err"; then
+	hs=$(rcli -p "$P1" HGET mailtap:sensor:hbstop state)
+	hp=$(rcli -p "$P1" HGET mailtap:sensor:hbstop packets)
+	httl=$(rcli -p "$P1" TTL mailtap:sensor:hbstop)
+	if [ "$hs" = stopped ] && [ "$hp" = 96 ] && [ "$httl" -gt 0 ]; then
+		ok heartbeat-stopped-at-exit "state stopped, packets 96, TTL $httl"
+	else
+		fail heartbeat-stopped-at-exit "state '$hs', packets '$hp', TTL $httl"
+	fi
+else
+	fail heartbeat-stopped-at-exit "exit $?: $(head -3 "$T/hbstop.err")"
+fi
+
 "$ALERTS" --bogus 2>/dev/null
 brc=$?
 if "$ALERTS" --help | grep -q -- --claim-idle-ms && [ "$brc" = 2 ]; then
