@@ -19,165 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
+#include "score-internal.h"
 #include "score-stats.h"
 #include "util-lru.h"
-
-#define NS 1000000000ull
-#define HOUR_S 3600u
-#define DAY_S 86400u
-#define PEER_HOSTS 2048           /* hosts whose usual level a service keeps */
-#define PEER_RECALC 32            /* recompute the peer level every N updates */
-#define NOVELTY_AGE_S (7u * DAY_S) /* a first sighting stays "new" this long */
-#define MIN_HIST_HOURS 6          /* hours of history before own reference counts */
-#define MIN_PEER_HOURS 6
-#define COUNT_KEY_MAX 80
-#define MB 1000000ull
-#define RUN_NEW_AFTER_S 3600u     /* a host first seen this long into the run is new to it */
-#define PERIOD_BASE_S 8.0         /* period class 0 starts here, x1.12 per class */
-#define PERIOD_STEP 1.12
-#define BEACON_RECALC_S 600u      /* re-analyse a stream at least this often */
-
-/* ---------------------------------------------------------------- tables */
-
-struct pair_key {
-	struct net_addr host;
-	char provider[SCORE_PROVIDER_MAX + 1];
-	char service[SCORE_SERVICE_MAX + 1];
-};
-
-struct pair {
-	uint64_t first_ns, last_ns;
-	uint64_t cur_bucket;                       /* newest bucket number */
-	uint64_t down[SCORE_MAX_BUCKETS], up[SCORE_MAX_BUCKETS];
-	uint16_t nsess[SCORE_MAX_BUCKETS];
-	uint64_t cur_hour, hour_down, hour_up;
-	float hist_down[SCORE_HISTORY_HOURS], hist_up[SCORE_HISTORY_HOURS];
-	uint16_t hist_n, hist_head;
-	uint64_t day_max_down, day_max_up; /* largest 24 h total so far (peer level) */
-	uint64_t cum_down, cum_up;         /* bytes ever: the alerts' evidence counters */
-	uint8_t host_known;          /* the host was seen for a day or before learning ended */
-	uint8_t svc_new;             /* the host had mail traffic before this pair began */
-	struct net_addr server;
-	uint16_t port;
-	char sni[SCORE_SNI_MAX + 1];
-	char ja4[SCORE_JA4_MAX + 1];
-	char app_proto[8];
-	char cids[SCORE_MAX_CIDS][32];
-	uint64_t cid_ts[SCORE_MAX_CIDS];  /* packet time each session was first seen */
-	uint8_t cid_n, cid_head;
-};
-
-/* A beacon stream: one client (JA4) of one pair.  A script that polls
- * beside the host's own mail client is its own stream. */
-struct stream_key {
-	struct pair_key pk;
-	char ja4[SCORE_JA4_MAX + 1];
-};
-
-/* The last analysis of a stream. */
-struct beacon_eval {
-	double rita;                 /* RITA v5 score over the sliding 24 h */
-	double ts_score, ds_score, hist_score;
-	double madr, skew;           /* interval MAD / median, Bowley skew */
-	double interval, covered_h, size_med;
-	uint32_t conns;              /* connection starts in the last 24 h */
-	double regularity, persistence, size_factor, base; /* base: before rarity */
-};
-
-struct stream {
-	uint32_t conn_ts[SCORE_BEACON_MAX];   /* start, s */
-	uint32_t conn_up[SCORE_BEACON_MAX];   /* client->server bytes (RITA data size) */
-	uint32_t conn_tot[SCORE_BEACON_MAX];  /* both directions (size per connection) */
-	uint16_t conn_n, conn_head;
-	uint16_t hour_conns[SCORE_DAY_HOURS]; /* starts per hour, ring indexed hour % 24 */
-	uint64_t hour_cur;                    /* hour number of the newest slot */
-	uint16_t since_analysis;
-	uint64_t analysed_ns;
-	uint64_t regular_since_ns;            /* 0 = not regular */
-	uint64_t first_ns;                    /* first connection seen */
-	uint8_t late;                         /* began after the run's first hour or after
-					       * learning: a change, not a habit */
-	int8_t period_bin;                    /* counted in its peer's period[], -1 none */
-	struct beacon_eval b;
-};
-
-struct peer_key {
-	char provider[SCORE_PROVIDER_MAX + 1];
-	char service[SCORE_SERVICE_MAX + 1];
-};
-
-/* One service's peers: each host's own usual hourly peak (its reference)
- * and its largest 24 h total, for the service.  The peer level is the
- * median over every host that uses the provider, hosts that never use
- * this service counting as zero: "what a typical colleague moves through
- * this service in a busy hour / a day".  Hosts without a history of their
- * own are held to a higher quantile (peer_quantile_new) instead.
- * period[] counts the streams of the service that are regular with a
- * period in each class: how common a beacon pattern is. */
-struct peer {
-	uint64_t host[PEER_HOSTS];   /* host hash; 0 = free */
-	float down[PEER_HOSTS], up[PEER_HOSTS];
-	float day_down[PEER_HOSTS], day_up[PEER_HOSTS];
-	uint32_t n, since_recalc, recalc_total;
-	uint32_t prov_hosts;         /* hosts using the provider for MIN_HIST_HOURS, at the
-				      * last update: hosts newer than that have no level yet,
-				      * so they are not counted as zeros either */
-	double q_down, q_up, qn_down, qn_up;            /* median, high quantile */
-	double q_day_down, q_day_up, qn_day_down, qn_day_up;
-	uint16_t period[SCORE_PERIOD_BINS];
-};
-
-struct hp_key { /* (host, provider) and (host, provider, ja4) novelty */
-	struct net_addr host;
-	char provider[SCORE_PROVIDER_MAX + 1];
-	char ja4[SCORE_JA4_MAX + 1];
-};
-
-struct seen {
-	uint64_t first_ns;
-};
-
-struct count_key {
-	char k[COUNT_KEY_MAX];
-};
-
-struct alert_key {
-	struct net_addr host;
-	char provider[SCORE_PROVIDER_MAX + 1];
-	uint32_t kind;
-};
-
-struct alert_state {
-	uint64_t first_ns, last_ns;  /* raised; last evaluation that still met it */
-	double last_score;
-	uint32_t revision;
-	char id[64];
-	char service[SCORE_SERVICE_MAX + 1];
-	uint64_t evidence;           /* the kind's evidence counter when last met */
-	uint64_t alerted_bytes;      /* the alert's window volume (volume kinds) */
-};
-
-struct score_engine {
-	struct score_config cfg;
-	uint64_t seed;
-	score_alert_fn *cb;
-	void *arg;
-	struct lru *pairs, *streams, *peers, *novelty, *counts, *hosts, *alerts;
-	uint64_t learn_end_ns;       /* 0 until the first event */
-	uint64_t run_start_ns;       /* first event of this run (not restored) */
-	uint64_t fs_hour[SCORE_DAY_HOURS];  /* hosts first seen per hour, ring */
-	uint32_t fs_count[SCORE_DAY_HOURS];
-	struct score_stats st;
-	struct { int64_t hour; long gmtoff; } site_tz[SCORE_MAX_SITES]; /* UTC offset cache */
-	struct net_addr trace_host;
-	score_trace_fn *trace_fn;
-	void *trace_arg;
-	double scratch[PEER_HOSTS > SCORE_HISTORY_HOURS ? PEER_HOSTS : SCORE_HISTORY_HOURS];
-	double ts_buf[SCORE_BEACON_MAX], sz_buf[SCORE_BEACON_MAX], tot_buf[SCORE_BEACON_MAX];
-	double bscratch[SCORE_BEACON_MAX];
-};
 
 static void on_novelty_evict(const void *key, void *value, void *arg);
 static void on_pair_evict(const void *key, void *value, void *arg);
@@ -359,7 +203,7 @@ uint64_t score_learning_end(const struct score_engine *e)
 
 /* --------------------------------------------------------------- helpers */
 
-static void copy_str(char *dst, size_t len, const char *src)
+void score_copy_str(char *dst, size_t len, const char *src)
 {
 	size_t n = src ? strnlen(src, len - 1) : 0;
 	if (n)
@@ -450,12 +294,12 @@ static void fmt_duration(char *buf, size_t len, uint64_t s)
 		snprintf(buf, len, "%llu min", (unsigned long long)(s / 60));
 }
 
-static struct peer *peer_of(struct score_engine *e, const char *provider, const char *service)
+struct peer *score_peer_of(struct score_engine *e, const char *provider, const char *service)
 {
 	struct peer_key qk;
 	memset(&qk, 0, sizeof(qk));
-	copy_str(qk.provider, sizeof(qk.provider), provider);
-	copy_str(qk.service, sizeof(qk.service), service);
+	score_copy_str(qk.provider, sizeof(qk.provider), provider);
+	score_copy_str(qk.service, sizeof(qk.service), service);
 	return lru_put(e->peers, &qk, NULL);
 }
 
@@ -993,7 +837,7 @@ static void eval_off_hours(struct score_engine *e, const struct pair *p, const s
 
 /* --------------------------------------------------------------- beaconing */
 
-static int period_bin(double interval_s)
+int score_period_bin(double interval_s)
 {
 	int b;
 	if (!(interval_s >= PERIOD_BASE_S))
@@ -1035,7 +879,7 @@ static void record_conn(struct stream *s, const struct score_event *ev)
 		s->since_analysis++;
 }
 
-static void stream_set_bin(struct peer *peer, struct stream *s, int bin)
+void score_stream_set_bin(struct peer *peer, struct stream *s, int bin)
 {
 	if (s->period_bin == bin)
 		return;
@@ -1087,7 +931,7 @@ static void analyse_stream(struct score_engine *e, struct stream *s, struct peer
 	if (n < c->beacon_min_conns ||
 	    stat_beacon_ts_score(e->ts_buf, n, e->bscratch, &tsr) != STAT_OK) {
 		s->regular_since_ns = 0;
-		stream_set_bin(peer, s, -1);
+		score_stream_set_bin(peer, s, -1);
 		return;
 	}
 	if (stat_beacon_ds_score(e->sz_buf, n, e->bscratch, &dsr) != STAT_OK)
@@ -1149,7 +993,7 @@ static void analyse_stream(struct score_engine *e, struct stream *s, struct peer
 	/* a periodic multi-MB pull weighs more than a tiny poll */
 	b->size_factor = ramp(log(fmax(b->size_med, 1)), log(20e3), log(1e6));
 	b->base = b->regularity * b->persistence * (0.7 + 0.3 * b->ds_score);
-	stream_set_bin(peer, s, regular ? period_bin(b->interval) : -1);
+	score_stream_set_bin(peer, s, regular ? score_period_bin(b->interval) : -1);
 }
 
 struct beacon_view {
@@ -1263,7 +1107,7 @@ static void eval_new_client(struct score_engine *e, const struct score_event *ev
 	r->baseline = r->peer = NAN;
 	memset(&k, 0, sizeof(k));
 	k.host = *ev->client;
-	copy_str(k.provider, sizeof(k.provider), ev->provider);
+	score_copy_str(k.provider, sizeof(k.provider), ev->provider);
 	host_seen = lru_get(e->novelty, &k);
 	org_seen = lru_get(e->hosts, ev->client);
 	if (!host_seen || !org_seen)
@@ -1271,7 +1115,7 @@ static void eval_new_client(struct score_engine *e, const struct score_event *ev
 	host_new = !learning && host_seen->first_ns >= e->learn_end_ns &&
 		   ev->ts_ns - host_seen->first_ns < age_limit;
 	if (ev->ja4 && ev->ja4[0]) {
-		copy_str(k.ja4, sizeof(k.ja4), ev->ja4);
+		score_copy_str(k.ja4, sizeof(k.ja4), ev->ja4);
 		ja4_seen = lru_get(e->novelty, &k);
 		ja4_new = !learning && ja4_seen && ja4_seen->first_ns >= e->learn_end_ns &&
 			  ev->ts_ns - ja4_seen->first_ns < age_limit;
@@ -1350,7 +1194,7 @@ static void on_stream_evict(const void *key, void *value, void *arg)
 	const struct stream_key *k = key;
 	struct stream *s = value;
 	if (s->period_bin >= 0)
-		stream_set_bin(peer_of(e, k->pk.provider, k->pk.service), s, -1);
+		score_stream_set_bin(score_peer_of(e, k->pk.provider, k->pk.service), s, -1);
 }
 
 /* Remember what was seen; entries made before the end of learning are the
@@ -1374,7 +1218,7 @@ static void learn_novelty(struct score_engine *e, const struct score_event *ev)
 	}
 	memset(&k, 0, sizeof(k));
 	k.host = *ev->client;
-	copy_str(k.provider, sizeof(k.provider), ev->provider);
+	score_copy_str(k.provider, sizeof(k.provider), ev->provider);
 	s = lru_put(e->novelty, &k, &created);
 	if (created) {
 		s->first_ns = ev->ts_ns;
@@ -1382,7 +1226,7 @@ static void learn_novelty(struct score_engine *e, const struct score_event *ev)
 		(*count_hour(e, ev->provider, ev->ts_ns / NS / HOUR_S, true))++;
 	}
 	if (ev->ja4 && ev->ja4[0]) {
-		copy_str(k.ja4, sizeof(k.ja4), ev->ja4);
+		score_copy_str(k.ja4, sizeof(k.ja4), ev->ja4);
 		s = lru_put(e->novelty, &k, &created);
 		if (created) {
 			s->first_ns = ev->ts_ns;
@@ -1447,7 +1291,7 @@ static enum score_gate maybe_alert(struct score_engine *e, const struct score_ev
 
 	memset(&k, 0, sizeof(k));
 	k.host = *ev->client;
-	copy_str(k.provider, sizeof(k.provider), ev->provider);
+	score_copy_str(k.provider, sizeof(k.provider), ev->provider);
 	k.kind = a->kind;
 	st = lru_put(e->alerts, &k, &created);
 	if (!created) {
@@ -1496,8 +1340,8 @@ static enum score_gate maybe_alert(struct score_engine *e, const struct score_ev
 	st->alerted_bytes = a->kind == SIG_BULK_UPLOAD ? a->window_toserver :
 			    a->kind == SIG_BULK_DOWNLOAD ? a->window_toclient :
 			    a->window_toserver + a->window_toclient;
-	copy_str(st->service, sizeof(st->service), ev->service);
-	copy_str(a->alert_id, sizeof(a->alert_id), st->id);
+	score_copy_str(st->service, sizeof(st->service), ev->service);
+	score_copy_str(a->alert_id, sizeof(a->alert_id), st->id);
 	a->revision = st->revision;
 	*id = st->id;
 	*rev = st->revision;
@@ -1686,8 +1530,8 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 
 	memset(&pk, 0, sizeof(pk));
 	pk.host = *ev->client;
-	copy_str(pk.provider, sizeof(pk.provider), ev->provider);
-	copy_str(pk.service, sizeof(pk.service), ev->service);
+	score_copy_str(pk.provider, sizeof(pk.provider), ev->provider);
+	score_copy_str(pk.service, sizeof(pk.service), ev->service);
 	p = lru_put(e->pairs, &pk, &created);
 	if (created) {
 		struct seen *hs = lru_get(e->hosts, ev->client);
@@ -1695,7 +1539,7 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 		p->svc_new = hs && ts > hs->first_ns + (uint64_t)HOUR_S * NS;
 		(*count_get(e, "s", ev->provider, ev->service))++;
 	}
-	peer = peer_of(e, ev->provider, ev->service);
+	peer = score_peer_of(e, ev->provider, ev->service);
 
 	if (ts > p->last_ns)
 		p->last_ns = ts;
@@ -1723,11 +1567,11 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 		p->server = *ev->server;
 		p->port = ev->server_port;
 	}
-	copy_str(p->sni, sizeof(p->sni), ev->sni);
-	copy_str(p->ja4, sizeof(p->ja4), ev->ja4);
-	copy_str(p->app_proto, sizeof(p->app_proto), ev->app_proto);
+	score_copy_str(p->sni, sizeof(p->sni), ev->sni);
+	score_copy_str(p->ja4, sizeof(p->ja4), ev->ja4);
+	score_copy_str(p->app_proto, sizeof(p->app_proto), ev->app_proto);
 	if (ev->first && ev->community_id) {
-		copy_str(p->cids[p->cid_head], sizeof(p->cids[0]), ev->community_id);
+		score_copy_str(p->cids[p->cid_head], sizeof(p->cids[0]), ev->community_id);
 		p->cid_ts[p->cid_head] = ev->flow_start_ns;
 		p->cid_head = (uint8_t)((p->cid_head + 1) % SCORE_MAX_CIDS);
 		if (p->cid_n < SCORE_MAX_CIDS)
@@ -1735,7 +1579,7 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 	}
 	memset(&sk, 0, sizeof(sk));
 	sk.pk = pk;
-	copy_str(sk.ja4, sizeof(sk.ja4), ev->ja4);
+	score_copy_str(sk.ja4, sizeof(sk.ja4), ev->ja4);
 	if (ev->final) {
 		s = lru_put(e->streams, &sk, &created);
 		if (created) {
@@ -1756,515 +1600,4 @@ void score_event(struct score_engine *e, const struct score_event *ev)
 	}
 	learn_novelty(e, ev);
 	evaluate(e, ev, p, peer, s, exempt, learning);
-}
-/* ------------------------------------------------------------------- state */
-
-#define STATE_VERSION 2          /* 1: before beacon streams and 24 h levels */
-
-static json_t *addr_json(const struct net_addr *a)
-{
-	char buf[NET_ADDR_STRLEN];
-	return json_string(net_addr_format(a, buf, sizeof(buf)));
-}
-
-static json_t *floats_json(const float *v, unsigned n, unsigned head, unsigned cap)
-{
-	json_t *arr = json_array();
-	for (unsigned k = 0; k < n; k++)
-		json_array_append_new(arr, json_real(v[(head + cap - n + k) % cap]));
-	return arr;
-}
-
-struct save_ctx {
-	json_t *arr;
-	int kind;
-};
-
-static int save_pair(const void *key, void *value, void *arg)
-{
-	const struct pair_key *k = key;
-	const struct pair *p = value;
-	json_t *o = json_object();
-	json_object_set_new(o, "host", addr_json(&k->host));
-	json_object_set_new(o, "provider", json_string(k->provider));
-	json_object_set_new(o, "service", json_string(k->service));
-	json_object_set_new(o, "first_ns", json_integer((json_int_t)p->first_ns));
-	json_object_set_new(o, "last_ns", json_integer((json_int_t)p->last_ns));
-	json_object_set_new(o, "cur_hour", json_integer((json_int_t)p->cur_hour));
-	json_object_set_new(o, "hour_down", json_integer((json_int_t)p->hour_down));
-	json_object_set_new(o, "hour_up", json_integer((json_int_t)p->hour_up));
-	json_object_set_new(o, "hist_down", floats_json(p->hist_down, p->hist_n, p->hist_head, SCORE_HISTORY_HOURS));
-	json_object_set_new(o, "hist_up", floats_json(p->hist_up, p->hist_n, p->hist_head, SCORE_HISTORY_HOURS));
-	json_object_set_new(o, "day_max_down", json_integer((json_int_t)p->day_max_down));
-	json_object_set_new(o, "day_max_up", json_integer((json_int_t)p->day_max_up));
-	json_object_set_new(o, "cum_down", json_integer((json_int_t)p->cum_down));
-	json_object_set_new(o, "cum_up", json_integer((json_int_t)p->cum_up));
-	json_array_append_new(((struct save_ctx *)arg)->arr, o);
-	return 0;
-}
-
-static json_t *u32s_json(const uint32_t *v, unsigned n, unsigned head, unsigned cap)
-{
-	json_t *arr = json_array();
-	for (unsigned k = 0; k < n; k++)
-		json_array_append_new(arr, json_integer(v[(head + cap - n + k) % cap]));
-	return arr;
-}
-
-#define BEACON_FIELDS(X) X(rita) X(ts_score) X(ds_score) X(hist_score) X(madr) X(skew) \
-	X(interval) X(covered_h) X(size_med) X(regularity) X(persistence) X(size_factor) X(base)
-
-static json_t *beacon_json(const struct beacon_eval *b)
-{
-	json_t *o = json_object();
-#define X(f) json_object_set_new(o, #f, json_real(b->f));
-	BEACON_FIELDS(X)
-#undef X
-	json_object_set_new(o, "conns", json_integer(b->conns));
-	return o;
-}
-
-static bool beacon_load(json_t *o, struct beacon_eval *b)
-{
-	json_t *v;
-	if (!json_is_object(o))
-		return false;
-#define X(f) if (!json_is_number(v = json_object_get(o, #f))) return false; b->f = json_number_value(v);
-	BEACON_FIELDS(X)
-#undef X
-	v = json_object_get(o, "conns");
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > SCORE_BEACON_MAX)
-		return false;
-	b->conns = (uint32_t)json_integer_value(v);
-	return true;
-}
-
-static int save_stream(const void *key, void *value, void *arg)
-{
-	const struct stream_key *k = key;
-	const struct stream *st = value;
-	json_t *o = json_object(), *hc = json_array();
-	json_object_set_new(o, "host", addr_json(&k->pk.host));
-	json_object_set_new(o, "provider", json_string(k->pk.provider));
-	json_object_set_new(o, "service", json_string(k->pk.service));
-	json_object_set_new(o, "ja4", json_string(k->ja4));
-	json_object_set_new(o, "conn_ts", u32s_json(st->conn_ts, st->conn_n, st->conn_head, SCORE_BEACON_MAX));
-	json_object_set_new(o, "conn_up", u32s_json(st->conn_up, st->conn_n, st->conn_head, SCORE_BEACON_MAX));
-	json_object_set_new(o, "conn_tot", u32s_json(st->conn_tot, st->conn_n, st->conn_head, SCORE_BEACON_MAX));
-	for (unsigned h = 0; h < SCORE_DAY_HOURS; h++)
-		json_array_append_new(hc, json_integer(st->hour_conns[h]));
-	json_object_set_new(o, "hour_conns", hc);
-	json_object_set_new(o, "hour_cur", json_integer((json_int_t)st->hour_cur));
-	json_object_set_new(o, "regular_since_ns", json_integer((json_int_t)st->regular_since_ns));
-	json_object_set_new(o, "since_analysis", json_integer(st->since_analysis));
-	json_object_set_new(o, "first_ns", json_integer((json_int_t)st->first_ns));
-	json_object_set_new(o, "late", json_boolean(st->late));
-	json_object_set_new(o, "analysed_ns", json_integer((json_int_t)st->analysed_ns));
-	json_object_set_new(o, "analysis", beacon_json(&st->b));
-	json_array_append_new(((struct save_ctx *)arg)->arr, o);
-	return 0;
-}
-
-static int save_peer(const void *key, void *value, void *arg)
-{
-	const struct peer_key *k = key;
-	const struct peer *p = value;
-	json_t *o = json_object(), *hosts = json_array();
-	json_object_set_new(o, "provider", json_string(k->provider));
-	json_object_set_new(o, "service", json_string(k->service));
-	for (uint32_t i = 0; i < p->n; i++) {
-		json_t *h = json_array();
-		char hex[24];
-		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)p->host[i]);
-		json_array_append_new(h, json_string(hex));
-		json_array_append_new(h, json_real(p->down[i]));
-		json_array_append_new(h, json_real(p->up[i]));
-		json_array_append_new(h, json_real(p->day_down[i]));
-		json_array_append_new(h, json_real(p->day_up[i]));
-		json_array_append_new(hosts, h);
-	}
-	json_object_set_new(o, "hosts", hosts);
-	json_object_set_new(o, "prov_hosts", json_integer(p->prov_hosts));
-	json_object_set_new(o, "recalc_total", json_integer(p->recalc_total));
-	json_object_set_new(o, "q_down", json_real(p->q_down));
-	json_object_set_new(o, "q_up", json_real(p->q_up));
-	json_object_set_new(o, "qn_down", json_real(p->qn_down));
-	json_object_set_new(o, "qn_up", json_real(p->qn_up));
-	json_object_set_new(o, "q_day_down", json_real(p->q_day_down));
-	json_object_set_new(o, "q_day_up", json_real(p->q_day_up));
-	json_object_set_new(o, "qn_day_down", json_real(p->qn_day_down));
-	json_object_set_new(o, "qn_day_up", json_real(p->qn_day_up));
-	json_array_append_new(((struct save_ctx *)arg)->arr, o);
-	return 0;
-}
-
-static int save_seen(const void *key, void *value, void *arg)
-{
-	const struct hp_key *k = key;
-	const struct seen *s = value;
-	json_t *a = json_array();
-	json_array_append_new(a, addr_json(&k->host));
-	json_array_append_new(a, json_string(k->provider));
-	json_array_append_new(a, json_string(k->ja4));
-	json_array_append_new(a, json_integer((json_int_t)s->first_ns));
-	json_array_append_new(((struct save_ctx *)arg)->arr, a);
-	return 0;
-}
-
-static int save_host(const void *key, void *value, void *arg)
-{
-	const struct seen *s = value;
-	json_t *a = json_array();
-	json_array_append_new(a, addr_json(key));
-	json_array_append_new(a, json_integer((json_int_t)s->first_ns));
-	json_array_append_new(((struct save_ctx *)arg)->arr, a);
-	return 0;
-}
-
-static int save_count(const void *key, void *value, void *arg)
-{
-	const struct count_key *k = key;
-	json_t *a = json_array();
-	json_array_append_new(a, json_string(k->k));
-	json_array_append_new(a, json_integer(*(const uint32_t *)value));
-	json_array_append_new(((struct save_ctx *)arg)->arr, a);
-	return 0;
-}
-
-static json_t *save_table(const struct lru *m, int (*fn)(const void *, void *, void *))
-{
-	struct save_ctx c = { .arr = json_array() };
-	lru_foreach(m, fn, &c);
-	return c.arr;
-}
-
-int score_state_save(const struct score_engine *e, const char *path, char *err, size_t errlen)
-{
-	char tmp[4096];
-	json_t *o = json_object();
-	FILE *fp;
-	int rc = 0;
-
-	json_object_set_new(o, "mailtap_state", json_integer(STATE_VERSION));
-	json_object_set_new(o, "learn_end_ns", json_integer((json_int_t)e->learn_end_ns));
-	json_object_set_new(o, "pairs", save_table(e->pairs, save_pair));
-	json_object_set_new(o, "streams", save_table(e->streams, save_stream));
-	json_object_set_new(o, "peers", save_table(e->peers, save_peer));
-	json_object_set_new(o, "novelty", save_table(e->novelty, save_seen));
-	json_object_set_new(o, "hosts", save_table(e->hosts, save_host));
-	json_object_set_new(o, "counts", save_table(e->counts, save_count));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fp = fopen(tmp, "w");
-	if (!fp) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (json_dumpf(o, fp, JSON_COMPACT) < 0 || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		rc = -(errno ? errno : EIO);
-		snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(-rc));
-		fclose(fp);
-		unlink(tmp);
-		goto out;
-	}
-	if (fclose(fp) != 0 || rename(tmp, path) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot replace '%s': %s", path, strerror(errno));
-		unlink(tmp);
-	}
-out:
-	json_decref(o);
-	return rc;
-}
-
-static int bad(char *err, size_t errlen, const char *path, const char *what)
-{
-	snprintf(err, errlen, "'%s' is not a usable mailtap state file: %s", path, what);
-	return -EINVAL;
-}
-
-static bool get_u64(json_t *o, const char *key, uint64_t *out)
-{
-	json_t *v = json_object_get(o, key);
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return false;
-	*out = (uint64_t)json_integer_value(v);
-	return true;
-}
-
-static bool get_str(json_t *o, const char *key, char *dst, size_t len)
-{
-	json_t *v = json_object_get(o, key);
-	if (!json_is_string(v) || strlen(json_string_value(v)) >= len)
-		return false;
-	copy_str(dst, len, json_string_value(v));
-	return true;
-}
-
-/* Fill a u32 ring from a JSON array (oldest first); false on bad input. */
-static bool load_u32s(json_t *arr, uint32_t *v, uint32_t cap, uint32_t *n, uint32_t *head)
-{
-	size_t i;
-	json_t *x;
-	if (!json_is_array(arr) || json_array_size(arr) > cap)
-		return false;
-	json_array_foreach(arr, i, x) {
-		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
-		    json_integer_value(x) > UINT32_MAX)
-			return false;
-		v[i] = (uint32_t)json_integer_value(x);
-	}
-	*n = (uint32_t)json_array_size(arr);
-	*head = *n % cap;
-	return true;
-}
-
-/* Fill a float ring from a JSON array (oldest first); false on bad input. */
-static bool load_floats(json_t *arr, float *v, uint32_t cap, uint32_t *n, uint32_t *head)
-{
-	size_t i;
-	json_t *x;
-	if (!json_is_array(arr) || json_array_size(arr) > cap)
-		return false;
-	json_array_foreach(arr, i, x) {
-		if (!json_is_number(x))
-			return false;
-		v[i] = (float)json_number_value(x);
-	}
-	*n = (uint32_t)json_array_size(arr);
-	*head = *n % cap;
-	return true;
-}
-
-static int load_into(struct score_engine *e, json_t *root, const char *path, char *err, size_t errlen)
-{
-	json_t *arr, *x;
-	size_t i;
-	uint64_t v;
-
-	if (!json_is_object(root) || !get_u64(root, "mailtap_state", &v))
-		return bad(err, errlen, path, "no mailtap_state version");
-	if (v != STATE_VERSION && v != 1)
-		return bad(err, errlen, path, "written by an incompatible version");
-	if (!get_u64(root, "learn_end_ns", &e->learn_end_ns))
-		return bad(err, errlen, path, "learn_end_ns missing");
-
-	arr = json_object_get(root, "pairs");
-	if (!json_is_array(arr))
-		return bad(err, errlen, path, "pairs is not an array");
-	json_array_foreach(arr, i, x) {
-		struct pair_key k;
-		struct pair *p;
-		const char *h = json_string_value(json_object_get(x, "host"));
-		uint32_t n, head, n2, head2;
-		memset(&k, 0, sizeof(k));
-		if (!h || net_addr_parse(h, &k.host) < 0 ||
-		    !get_str(x, "provider", k.provider, sizeof(k.provider)) ||
-		    !get_str(x, "service", k.service, sizeof(k.service)))
-			return bad(err, errlen, path, "a pair has a bad host, provider or service");
-		p = lru_put(e->pairs, &k, NULL);
-		if (!get_u64(x, "first_ns", &p->first_ns) || !get_u64(x, "last_ns", &p->last_ns) ||
-		    !get_u64(x, "cur_hour", &p->cur_hour) || !get_u64(x, "hour_down", &p->hour_down) ||
-		    !get_u64(x, "hour_up", &p->hour_up) ||
-		    !load_floats(json_object_get(x, "hist_down"), p->hist_down, SCORE_HISTORY_HOURS, &n, &head) ||
-		    !load_floats(json_object_get(x, "hist_up"), p->hist_up, SCORE_HISTORY_HOURS, &n2, &head2) ||
-		    n != n2)
-			return bad(err, errlen, path, "a pair has bad counters or history");
-		p->hist_n = (uint16_t)n;
-		p->hist_head = (uint16_t)head;
-		/* added in version 2; absent in 1 */
-		get_u64(x, "day_max_down", &p->day_max_down);
-		get_u64(x, "day_max_up", &p->day_max_up);
-		get_u64(x, "cum_down", &p->cum_down);
-		get_u64(x, "cum_up", &p->cum_up);
-	}
-	arr = json_object_get(root, "peers");
-	if (!json_is_array(arr))
-		return bad(err, errlen, path, "peers is not an array");
-	json_array_foreach(arr, i, x) {
-		struct peer_key k;
-		struct peer *p;
-		json_t *hosts, *h;
-		size_t j;
-		uint64_t n64, r64;
-		memset(&k, 0, sizeof(k));
-		if (!get_str(x, "provider", k.provider, sizeof(k.provider)) ||
-		    !get_str(x, "service", k.service, sizeof(k.service)))
-			return bad(err, errlen, path, "a peer entry has a bad provider or service");
-		p = lru_put(e->peers, &k, NULL);
-		hosts = json_object_get(x, "hosts");
-		if (!json_is_array(hosts) || json_array_size(hosts) > PEER_HOSTS ||
-		    !get_u64(x, "prov_hosts", &n64) || !get_u64(x, "recalc_total", &r64) ||
-		    !json_is_number(json_object_get(x, "q_down")) ||
-		    !json_is_number(json_object_get(x, "q_up")))
-			return bad(err, errlen, path, "a peer entry has bad host levels");
-		json_array_foreach(hosts, j, h) {
-			const char *hex = json_string_value(json_array_get(h, 0));
-			json_t *dn = json_array_get(h, 1), *up = json_array_get(h, 2);
-			char *end;
-			if (!hex || !json_is_number(dn) || !json_is_number(up))
-				return bad(err, errlen, path, "a peer host entry is malformed");
-			p->host[j] = strtoull(hex, &end, 16);
-			if (*end)
-				return bad(err, errlen, path, "a peer host id is not hex");
-			p->down[j] = (float)json_number_value(dn);
-			p->up[j] = (float)json_number_value(up);
-			if (json_is_number(json_array_get(h, 3)) && json_is_number(json_array_get(h, 4))) {
-				p->day_down[j] = (float)json_number_value(json_array_get(h, 3));
-				p->day_up[j] = (float)json_number_value(json_array_get(h, 4));
-			}
-		}
-		p->n = (uint32_t)json_array_size(hosts);
-		p->prov_hosts = (uint32_t)n64;
-		p->recalc_total = (uint32_t)r64;
-		p->q_down = json_number_value(json_object_get(x, "q_down"));
-		p->q_up = json_number_value(json_object_get(x, "q_up"));
-		p->qn_down = json_number_value(json_object_get(x, "qn_down"));
-		p->qn_up = json_number_value(json_object_get(x, "qn_up"));
-		p->q_day_down = json_number_value(json_object_get(x, "q_day_down"));
-		p->q_day_up = json_number_value(json_object_get(x, "q_day_up"));
-		p->qn_day_down = json_number_value(json_object_get(x, "qn_day_down"));
-		p->qn_day_up = json_number_value(json_object_get(x, "qn_day_up"));
-	}
-	arr = json_object_get(root, "streams");
-	if (arr && !json_is_array(arr))
-		return bad(err, errlen, path, "streams is not an array");
-	json_array_foreach(arr, i, x) {
-		struct stream_key k;
-		struct stream *st;
-		const char *h = json_string_value(json_object_get(x, "host"));
-		json_t *hc = json_object_get(x, "hour_conns"), *jv;
-		uint32_t n1, n2, n3, hd;
-		size_t j;
-		memset(&k, 0, sizeof(k));
-		if (!h || net_addr_parse(h, &k.pk.host) < 0 ||
-		    !get_str(x, "provider", k.pk.provider, sizeof(k.pk.provider)) ||
-		    !get_str(x, "service", k.pk.service, sizeof(k.pk.service)) ||
-		    !get_str(x, "ja4", k.ja4, sizeof(k.ja4)))
-			return bad(err, errlen, path, "a stream has a bad host, provider, service or ja4");
-		st = lru_put(e->streams, &k, NULL);
-		memset(st, 0, sizeof(*st));
-		st->period_bin = -1;
-		if (!load_u32s(json_object_get(x, "conn_ts"), st->conn_ts, SCORE_BEACON_MAX, &n1, &hd) ||
-		    !load_u32s(json_object_get(x, "conn_up"), st->conn_up, SCORE_BEACON_MAX, &n2, &hd) ||
-		    !load_u32s(json_object_get(x, "conn_tot"), st->conn_tot, SCORE_BEACON_MAX, &n3, &hd) ||
-		    n1 != n2 || n1 != n3 || !json_is_array(hc) || json_array_size(hc) != SCORE_DAY_HOURS ||
-		    !get_u64(x, "hour_cur", &st->hour_cur) ||
-		    !get_u64(x, "regular_since_ns", &st->regular_since_ns))
-			return bad(err, errlen, path, "a stream has bad connections");
-		json_array_foreach(hc, j, jv) {
-			if (!json_is_integer(jv) || json_integer_value(jv) < 0 ||
-			    json_integer_value(jv) > UINT16_MAX)
-				return bad(err, errlen, path, "a stream has bad hourly counts");
-			st->hour_conns[j] = (uint16_t)json_integer_value(jv);
-		}
-		st->conn_n = (uint16_t)n1;
-		st->conn_head = (uint16_t)hd;
-		{
-			uint64_t sa = 0;
-			if (!get_u64(x, "since_analysis", &sa) || sa > UINT16_MAX ||
-			    !get_u64(x, "analysed_ns", &st->analysed_ns) ||
-			    !beacon_load(json_object_get(x, "analysis"), &st->b))
-				return bad(err, errlen, path, "a stream has a bad analysis");
-			st->since_analysis = (uint16_t)sa;
-			if (!get_u64(x, "first_ns", &st->first_ns) ||
-			    !json_is_boolean(json_object_get(x, "late")))
-				return bad(err, errlen, path, "a stream has a bad first sighting");
-			st->late = json_is_true(json_object_get(x, "late"));
-		}
-		/* count in its service's period table again, as it was */
-		if (st->regular_since_ns && st->b.regularity >= 0.5)
-			stream_set_bin(peer_of(e, k.pk.provider, k.pk.service), st,
-				       period_bin(st->b.interval));
-	}
-	arr = json_object_get(root, "novelty");
-	if (!json_is_array(arr))
-		return bad(err, errlen, path, "novelty is not an array");
-	json_array_foreach(arr, i, x) {
-		struct hp_key k;
-		struct seen *s;
-		const char *h = json_string_value(json_array_get(x, 0));
-		const char *pr = json_string_value(json_array_get(x, 1));
-		const char *j = json_string_value(json_array_get(x, 2));
-		json_t *t = json_array_get(x, 3);
-		memset(&k, 0, sizeof(k));
-		if (!h || !pr || !j || !json_is_integer(t) || json_integer_value(t) < 0 ||
-		    net_addr_parse(h, &k.host) < 0 ||
-		    strlen(pr) >= sizeof(k.provider) || strlen(j) >= sizeof(k.ja4))
-			return bad(err, errlen, path, "a novelty entry is malformed");
-		copy_str(k.provider, sizeof(k.provider), pr);
-		copy_str(k.ja4, sizeof(k.ja4), j);
-		s = lru_put(e->novelty, &k, NULL);
-		s->first_ns = (uint64_t)json_integer_value(t);
-	}
-	arr = json_object_get(root, "hosts");
-	if (!json_is_array(arr))
-		return bad(err, errlen, path, "hosts is not an array");
-	json_array_foreach(arr, i, x) {
-		struct net_addr a;
-		struct seen *s;
-		const char *h = json_string_value(json_array_get(x, 0));
-		json_t *t = json_array_get(x, 1);
-		if (!h || !json_is_integer(t) || json_integer_value(t) < 0 || net_addr_parse(h, &a) < 0)
-			return bad(err, errlen, path, "a host entry is malformed");
-		s = lru_put(e->hosts, &a, NULL);
-		s->first_ns = (uint64_t)json_integer_value(t);
-	}
-	arr = json_object_get(root, "counts");
-	if (!json_is_array(arr))
-		return bad(err, errlen, path, "counts is not an array");
-	json_array_foreach(arr, i, x) {
-		struct count_key k;
-		const char *key = json_string_value(json_array_get(x, 0));
-		json_t *n = json_array_get(x, 1);
-		memset(&k, 0, sizeof(k));
-		if (!key || strlen(key) >= sizeof(k.k) || !json_is_integer(n) ||
-		    json_integer_value(n) < 0 || json_integer_value(n) > UINT32_MAX)
-			return bad(err, errlen, path, "a count entry is malformed");
-		copy_str(k.k, sizeof(k.k), key);
-		*(uint32_t *)lru_put(e->counts, &k, NULL) = (uint32_t)json_integer_value(n);
-	}
-	return 0;
-}
-
-int score_state_load(struct score_engine *e, const char *path, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *root;
-	struct score_engine *tmp;
-	int rc;
-
-	root = json_load_file(path, 0, &jerr);
-	if (!root) {
-		if (access(path, F_OK) != 0) {
-			snprintf(err, errlen, "'%s': %s", path, strerror(errno));
-			return -ENOENT;
-		}
-		snprintf(err, errlen, "'%s' is not a usable mailtap state file: line %d: %s", path,
-			 jerr.line, jerr.text);
-		return -EINVAL;
-	}
-	/* load into a scratch engine, so a bad file changes nothing */
-	tmp = score_new(&e->cfg, e->seed, NULL, NULL);
-	if (!tmp) {
-		json_decref(root);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = load_into(tmp, root, path, err, errlen);
-	json_decref(root);
-	if (rc == 0) {
-		struct lru *t;
-#define SWAP(f) (t = e->f, e->f = tmp->f, tmp->f = t)
-		SWAP(pairs);
-		SWAP(streams);
-		SWAP(peers);
-		SWAP(novelty);
-		SWAP(counts);
-		SWAP(hosts);
-#undef SWAP
-		e->learn_end_ns = tmp->learn_end_ns;
-	}
-	score_free(tmp);
-	return rc;
 }
