@@ -5,7 +5,7 @@
 #   make fuzz-corpus       regenerate the full seed corpora in build-fuzz/corpus/
 #   make fuzz-replay       run every committed seed and regression input once
 #   make fuzz-<target>     fuzz one target (decode, tls, stream-prefix, dns,
-#                          catalog, pcap, agg) for FUZZ_SECONDS
+#                          catalog, pcap, agg, quic) for FUZZ_SECONDS
 #   make fuzz-clean        remove build-fuzz/
 #
 # Everything goes into build-fuzz/: the library is compiled again with the

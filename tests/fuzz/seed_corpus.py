@@ -15,6 +15,8 @@ formats the harnesses document (tests/fuzz/fuzz-*.c):
   dns/            selector + UDP payloads and TCP payloads of port 53
   pcap/           the first packets of each capture, same format as the file
   agg/            config byte + the IP packets of a few flows, with times
+  quic/           selector 0 + the first client datagrams of UDP flows that
+                  start with a QUIC long header or go to port 443
   catalog/        deploy/catalog.json and the unit-test catalogs
 
 --small keeps few, short seeds per harness: that is the committed corpus
@@ -235,6 +237,15 @@ def main():
 
         for key, pkts in flows.items():
             first = pkts[0][2]
+            if first["proto"] == 17 and first["payload"][:1] and \
+                    (first["payload"][0] & 0x80 or first["dport"] == 443):
+                # quic: selector 0 + the first client datagrams, length-prefixed
+                cli = [p for _, _, p in pkts if p["src"] == first["src"] and
+                       p["sport"] == first["sport"] and p["payload"]]
+                rec = bytearray([0])
+                for p in cli[:2 if small else 6]:
+                    rec += struct.pack(">H", len(p["payload"])) + p["payload"]
+                out.put("quic", bytes(rec), 20)
             if first["proto"] != 6:
                 continue
             # client: sender of the SYN, else the side with the higher port
