@@ -543,10 +543,9 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 	s->jopts.community_id_seed = (uint16_t)o->community_id_seed;
 	if (o->redis_password[0])
 		setenv("MAILTAP_REDIS_PASSWORD", o->redis_password, 1);
-	/* working hours are judged in the site's zone (score.c uses the
-	 * process zone; record times are printed in UTC regardless) */
-	setenv("TZ", o->score.tz, 1);
-	tzset();
+	/* working hours are judged in each site's zone by the scoring
+	 * engine's own tables (util-tz); the process zone is left alone, as
+	 * setenv/tzset are not safe once the Redis and metrics threads run */
 
 	s->catalog = load_catalogs(o);
 	if (!s->catalog)
@@ -679,8 +678,6 @@ static void reload_options(struct sensor *s)
 	catalog_free(s->catalog);
 	s->catalog = cat;
 	s->all_flows = n.all_flows;
-	setenv("TZ", n.score.tz, 1);
-	tzset();
 	/* from now on the new options are ours (paths, sensor id, ...);
 	 * sinks and capture keep what they opened with */
 	if (s->have_reload_opts)

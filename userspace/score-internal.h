@@ -12,6 +12,7 @@
 
 #include "score.h"
 #include "util-lru.h"
+#include "util-tz.h"
 
 #define NS 1000000000ull
 #define HOUR_S 3600u
@@ -159,7 +160,8 @@ struct score_engine {
 	uint64_t fs_hour[SCORE_DAY_HOURS];  /* hosts first seen per hour, ring */
 	uint32_t fs_count[SCORE_DAY_HOURS];
 	struct score_stats st;
-	struct { int64_t hour; long gmtoff; } site_tz[SCORE_MAX_SITES]; /* UTC offset cache */
+	struct tz *tz;               /* owned: the config's zone (cfg.tz) */
+	struct tz *site_tz[SCORE_MAX_SITES]; /* owned: each site's zone */
 	struct net_addr trace_host;
 	score_trace_fn *trace_fn;
 	void *trace_arg;

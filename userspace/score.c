@@ -116,6 +116,40 @@ static bool config_ok(const struct score_config *c)
 
 /* ----------------------------------------------------------- lifecycle */
 
+static void zones_free(struct tz *main_tz, struct tz **sites)
+{
+	free(main_tz);
+	for (unsigned i = 0; i < SCORE_MAX_SITES; i++)
+		free(sites[i]);
+}
+
+/* Load the zones of @c into fresh tables; 0 or a negative errno. */
+static int zones_load(const struct score_config *c, struct tz **main_tz, struct tz **sites)
+{
+	char err[256];
+	*main_tz = calloc(1, sizeof(**main_tz));
+	memset(sites, 0, sizeof(*sites) * SCORE_MAX_SITES);
+	if (!*main_tz)
+		return -ENOMEM;
+	if (tz_load(*main_tz, c->tz[0] ? c->tz : "UTC", err, sizeof(err)) < 0)
+		goto bad;
+	for (unsigned i = 0; i < c->n_sites && i < SCORE_MAX_SITES; i++) {
+		sites[i] = calloc(1, sizeof(*sites[i]));
+		if (!sites[i]) {
+			zones_free(*main_tz, sites);
+			return -ENOMEM;
+		}
+		if (tz_load(sites[i], c->sites[i].tz[0] ? c->sites[i].tz : "UTC", err,
+			    sizeof(err)) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	zones_free(*main_tz, sites);
+	*main_tz = NULL;
+	return -EINVAL; /* the options layer checks zones first and explains */
+}
+
 struct score_engine *score_new(const struct score_config *cfg, uint64_t seed,
 			       score_alert_fn *cb, void *arg)
 {
@@ -132,6 +166,11 @@ struct score_engine *score_new(const struct score_config *cfg, uint64_t seed,
 	e->seed = seed;
 	e->cb = cb;
 	e->arg = arg;
+	if (zones_load(cfg, &e->tz, e->site_tz) < 0) {
+		free(e);
+		errno = EINVAL;
+		return NULL;
+	}
 	e->pairs = lru_new(cfg->max_pairs, sizeof(struct pair_key), sizeof(struct pair), seed);
 	e->streams = lru_new(cfg->max_pairs, sizeof(struct stream_key), sizeof(struct stream), seed);
 	e->peers = lru_new(256, sizeof(struct peer_key), sizeof(struct peer), seed);
@@ -155,14 +194,17 @@ int score_reconfigure(struct score_engine *e, const struct score_config *cfg,
 		      bool *restart_needed)
 {
 	struct score_config c = *cfg;
+	struct tz *main_tz, *sites[SCORE_MAX_SITES];
 
-	if (!config_ok(&c))
+	if (!config_ok(&c) || zones_load(&c, &main_tz, sites) < 0)
 		return -EINVAL;
+	zones_free(e->tz, e->site_tz);
+	e->tz = main_tz;
+	memcpy(e->site_tz, sites, sizeof(sites));
 	*restart_needed = c.max_pairs != e->cfg.max_pairs || c.max_novelty != e->cfg.max_novelty;
 	c.max_pairs = e->cfg.max_pairs;
 	c.max_novelty = e->cfg.max_novelty;
 	e->cfg = c;
-	memset(e->site_tz, 0, sizeof(e->site_tz)); /* sites may have changed */
 	return 0;
 }
 
@@ -177,6 +219,7 @@ void score_free(struct score_engine *e)
 	lru_free(e->counts);
 	lru_free(e->hosts);
 	lru_free(e->alerts);
+	zones_free(e->tz, e->site_tz);
 	free(e);
 }
 
@@ -733,32 +776,12 @@ static const struct score_site *site_of(const struct score_config *c, const stru
 	return NULL;
 }
 
-/* Local time at a site.  The process zone is the config's (main sets TZ);
- * another site's UTC offset is looked up once per hour of packet time by
- * switching TZ for the call, which glibc cannot do per thread (the other
- * threads never format local time). */
+/* Local time at a site (or in the config's zone): util-tz tables loaded
+ * with the configuration, no process environment involved. */
 static void site_localtime(struct score_engine *e, const struct score_site *site, int idx,
 			   uint64_t ts_ns, struct tm *tm)
 {
-	time_t t = (time_t)(ts_ns / NS);
-	int64_t hour = (int64_t)(ts_ns / NS / HOUR_S);
-
-	if (!site || !strcmp(site->tz, e->cfg.tz)) {
-		localtime_r(&t, tm);
-		return;
-	}
-	if (e->site_tz[idx].hour != hour + 1) { /* +1: 0 means "not cached" */
-		struct tm lt;
-		setenv("TZ", site->tz, 1);
-		tzset();
-		localtime_r(&t, &lt);
-		e->site_tz[idx].gmtoff = lt.tm_gmtoff;
-		e->site_tz[idx].hour = hour + 1;
-		setenv("TZ", e->cfg.tz, 1);
-		tzset();
-	}
-	t += e->site_tz[idx].gmtoff;
-	gmtime_r(&t, tm);
+	tz_localtime(site ? e->site_tz[idx] : e->tz, (int64_t)(ts_ns / NS), tm);
 }
 
 static bool is_work_time(struct score_engine *e, const struct net_addr *host, uint64_t ts_ns,
