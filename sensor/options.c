@@ -452,6 +452,15 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		}
 		if (d->off == O(score.tz) && check_tz(where, v) < 0)
 			return -EINVAL;
+		if (d->off == O(capture_mode) && strcmp(v, "ebpf-tc") && strcmp(v, "ebpf-xdp") &&
+		    strcmp(v, "pcap")) {
+			log_err("%s: '%s' is not ebpf-tc, ebpf-xdp or pcap", where, v);
+			return -EINVAL;
+		}
+		if (d->off == O(log_level) && log_level_parse(v) < 0) {
+			log_err("%s: '%s' is not error, warning, notice, info or debug", where, v);
+			return -EINVAL;
+		}
 		memcpy(base + d->off, v, strlen(v) + 1);
 		return 0;
 	case OT_CIDR_LIST:
@@ -465,6 +474,20 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		struct opt_list *l = (struct opt_list *)(base + d->off);
 		if ((d->off == O(sessions) || d->off == O(alerts)) && check_dest(where, v) < 0)
 			return -EINVAL;
+		if (d->off == O(decap_vxlan_ports) || d->off == O(decap_geneve_ports)) {
+			char *end;
+			unsigned long port;
+			errno = 0;
+			port = strtoul(v, &end, 10);
+			if (errno || end == v || *end || *v == '-' || port == 0 || port > 65535) {
+				log_err("%s: '%s' is not a UDP port (1-65535)", where, v);
+				return -EINVAL;
+			}
+			if (l->n == DECODE_EXTRA_PORTS) {
+				log_err("%s: at most %d ports", where, DECODE_EXTRA_PORTS);
+				return -EINVAL;
+			}
+		}
 		if (d->off == O(catalogs) && access(v, R_OK) < 0) {
 			log_err("%s: cannot read catalog '%s': %s", where, v, strerror(errno));
 			return -EINVAL;
@@ -528,16 +551,140 @@ static bool is_section(const char *prefix)
 	return false;
 }
 
-static void known_keys(const char *prefix, char *buf, size_t len)
+/* The sections that are lists of entries (yaml_structured), top level. */
+static const char *const structured_keys[] = { "allowlist", "sites", NULL };
+
+/*
+ * The names one level below @prefix ("" for the top), each once, in table
+ * order, through @fn: for "scoring", "state", ..., "weights", "floors", ...
+ */
+static void for_each_child(const char *prefix, void (*fn)(void *arg, const char *name, size_t len),
+			   void *arg)
 {
-	size_t n = strlen(prefix), used = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < N_OPTS && used + 2 < len; i++) {
-		const char *k = opts[i].key;
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char *k = opts[i].key, *c;
+		size_t len;
+		bool seen = false;
 		if (!k || (n && (strncmp(k, prefix, n) || k[n] != '.')))
 			continue;
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k + (n ? n + 1 : 0));
+		c = k + (n ? n + 1 : 0);
+		len = strcspn(c, ".");
+		for (size_t j = 0; j < i && !seen; j++) {
+			const char *q = opts[j].key;
+			if (q && (!n || (!strncmp(q, prefix, n) && q[n] == '.')))
+				seen = !strncmp(q + (n ? n + 1 : 0), c, len) &&
+				       strcspn(q + (n ? n + 1 : 0), ".") == len;
+		}
+		if (!seen)
+			fn(arg, c, len);
 	}
+	if (!n)
+		for (const char *const *sk = structured_keys; *sk; sk++)
+			fn(arg, *sk, strlen(*sk));
+}
+
+struct name_list {
+	char *buf;
+	size_t len, used;
+};
+
+static void add_name(void *arg, const char *name, size_t len)
+{
+	struct name_list *l = arg;
+	if (l->used + 2 < l->len)
+		l->used += (size_t)snprintf(l->buf + l->used, l->len - l->used, "%s%.*s",
+					    l->used ? ", " : "", (int)len, name);
+}
+
+/* Levenshtein distance of @a and @b[0..blen), short names only. */
+static size_t edit_distance(const char *a, const char *b, size_t blen)
+{
+	size_t alen = strlen(a), row[65], i, j;
+
+	if (alen > 64 || blen > 64)
+		return SIZE_MAX;
+	for (j = 0; j <= blen; j++)
+		row[j] = j;
+	for (i = 1; i <= alen; i++) {
+		size_t diag = row[0], next;
+		row[0] = i;
+		for (j = 1; j <= blen; j++) {
+			size_t m = diag; /* substitute */
+			next = row[j];
+			if (row[j] < m)
+				m = row[j];      /* delete */
+			if (row[j - 1] < m)
+				m = row[j - 1];  /* insert */
+			row[j] = a[i - 1] == b[j - 1] ? diag : m + 1;
+			diag = next;
+		}
+	}
+	return row[blen];
+}
+
+struct closest {
+	const char *name;          /* the unknown name */
+	char best[128];
+	size_t dist;
+};
+
+static void closer(void *arg, const char *name, size_t len)
+{
+	struct closest *c = arg;
+	size_t d = edit_distance(c->name, name, len);
+	if (d < c->dist && len < sizeof(c->best)) {
+		c->dist = d;
+		snprintf(c->best, sizeof(c->best), "%.*s", (int)len, name);
+	}
+}
+
+/*
+ * "unknown key 'scoring.alert_treshold': did you mean 'scoring.alert_threshold'?
+ * (known here: state, ...)": the closest name at that level by edit distance,
+ * or else a key anywhere with that last name (a key in the wrong section);
+ * the list names one level only.
+ */
+static void unknown_key(const char *file, size_t line, const char *path, const char *name)
+{
+	struct closest c = { .name = name, .dist = SIZE_MAX };
+	char known[1024], hint[300] = "";
+	struct name_list l = { known, sizeof(known), 0 };
+	size_t n = strlen(name);
+
+	known[0] = '\0';
+	for_each_child(path, add_name, &l);
+	for_each_child(path, closer, &c);
+	if (c.best[0] && c.dist <= (n > 6 ? n / 3 : 2)) {
+		snprintf(hint, sizeof(hint), ": did you mean '%s%s%s'?", path, path[0] ? "." : "",
+			 c.best);
+	} else {
+		for (size_t i = 0; i < N_OPTS; i++) {
+			const char *k = opts[i].key, *leaf = k ? strrchr(k, '.') : NULL;
+			if (leaf && edit_distance(name, leaf + 1, strlen(leaf + 1)) <= (n > 6 ? 1 : 0)) {
+				snprintf(hint, sizeof(hint), ": did you mean '%s'?", k);
+				break;
+			}
+		}
+	}
+	log_err("%s:%zu: unknown key '%s%s%s'%s (known %s%s: %s)", file, line, path,
+		path[0] ? "." : "", name, hint, path[0] ? "in " : "sections", path, known);
+}
+
+/* Is the key of pair @p of @map one an earlier pair already has?  Then
+ * returns that pair's key node. */
+static yaml_node_t *earlier_key(yaml_document_t *doc, yaml_node_t *map, yaml_node_pair_t *p)
+{
+	yaml_node_t *k = yaml_document_get_node(doc, p->key);
+	if (!k || k->type != YAML_SCALAR_NODE)
+		return NULL;
+	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+		yaml_node_t *e = yaml_document_get_node(doc, q->key);
+		if (e && e->type == YAML_SCALAR_NODE && !strcmp((const char *)e->data.scalar.value,
+								 (const char *)k->data.scalar.value))
+			return e;
+	}
+	return NULL;
 }
 
 /* The scalar value of key @key in mapping @map, or NULL; *node gets it. */
@@ -559,10 +706,15 @@ static int map_keys_known(yaml_document_t *doc, yaml_node_t *map, const char *co
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		const char *name = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+		yaml_node_t *first = earlier_key(doc, map, p);
 		bool found = false;
 		for (const char *const *a = allowed; *a; a++)
 			found |= !strcmp(*a, name);
-		if (!found) {
+		if (first) {
+			log_err("%s:%zu: duplicate key '%s.%s' (first at line %zu)", file,
+				k->start_mark.line + 1, path, name, first->start_mark.line + 1);
+			rc = -EINVAL;
+		} else if (!found) {
 			log_err("%s:%zu: %s: unknown key '%s'", file,
 				k ? k->start_mark.line + 1 : 0, path, name);
 			rc = -EINVAL;
@@ -787,16 +939,24 @@ static int yaml_walk(struct sensor_options *o, yaml_document_t *doc, yaml_node_t
 			}
 			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "",
 				 (const char *)k->data.scalar.value);
+			{
+				/* libyaml keeps both; the second would silently win */
+				yaml_node_t *first = earlier_key(doc, node, p);
+				if (first) {
+					log_err("%s:%zu: duplicate key '%s' (first at line %zu)", file,
+						k->start_mark.line + 1, sub, first->start_mark.line + 1);
+					rc = -EINVAL;
+					continue;
+				}
+			}
 			if (!strcmp(sub, "allowlist") || !strcmp(sub, "sites")) {
 				if (v && yaml_structured(o, doc, v, sub, file) < 0)
 					rc = -EINVAL;
 				continue;
 			}
 			if (!by_key(sub) && !is_section(sub)) {
-				char known[1024];
-				known_keys(path, known, sizeof(known));
-				log_err("%s:%zu: unknown key '%s' (known here: %s)", file,
-					k->start_mark.line + 1, sub, known);
+				unknown_key(file, k->start_mark.line + 1, path,
+					    (const char *)k->data.scalar.value);
 				rc = -EINVAL;
 				continue;
 			}
@@ -1101,19 +1261,9 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 	if (rc < 0)
 		return rc;
 
-	/* derived settings */
-	if (log_level_parse(o->log_level) < 0) {
-		log_err("sensor.log_level / --log-level: '%s' is not error, warning, notice, info or debug",
-			o->log_level);
-		return -EINVAL;
-	}
+	/* derived settings (sensor.log_level and capture.mode were checked
+	 * by set_value, with the file's line or the flag in front) */
 	log_set_level(log_level_parse(o->log_level));
-	if (strcmp(o->capture_mode, "ebpf-tc") && strcmp(o->capture_mode, "ebpf-xdp") &&
-	    strcmp(o->capture_mode, "pcap")) {
-		log_err("capture.mode / --capture: '%s' is not ebpf-tc, ebpf-xdp or pcap",
-			o->capture_mode);
-		return -EINVAL;
-	}
 	if (o->internal.n) {
 		o->score.n_internal = 0;
 		for (int i = 0; i < o->internal.n; i++)
