@@ -21,7 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
-#include "output-redis.h"
+#include "output-redis-url.h"
 #include "util-log.h"
 
 #ifndef MAILTAP_VERSION
@@ -362,7 +362,7 @@ static int check_tz(const char *where, const char *tz)
  * malformed one is a usage error (exit 2), found by --check-config too. */
 static int check_dest(const char *where, const char *v)
 {
-	struct redis_url u;
+	struct out_redis_url u;
 	char err[300], shown[256];
 
 	if (!strncmp(v, "rediss://", 9)) {
@@ -372,8 +372,8 @@ static int check_dest(const char *where, const char *v)
 	}
 	if (strncmp(v, "redis://", 8) && strncmp(v, "unix:", 5))
 		return 0;
-	if (redis_url_parse(v, &u, err, sizeof(err)) < 0) {
-		redis_dest_redact(v, shown, sizeof(shown));
+	if (out_redis_url_parse(v, &u, err, sizeof(err)) < 0) {
+		out_redis_url_redact(v, shown, sizeof(shown));
 		log_err("%s: '%s': %s", where, shown, err);
 		return -EINVAL;
 	}

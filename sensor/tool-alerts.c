@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "output-redis.h"
+#include "output-redis-url.h"
 
 #define EXIT_USAGE 2
 #define EXIT_REDIS 3
@@ -27,7 +27,7 @@
 static volatile sig_atomic_t stop_requested;
 
 struct alerts_opts {
-	struct redis_url url;
+	struct out_redis_url url;
 	const char *key;
 	const char *group;
 	char consumer[160];
@@ -545,7 +545,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mailtap-alerts: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (redis_url_parse(url, &op.url, err, sizeof(err)) < 0) {
+	if (out_redis_url_parse(url, &op.url, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mailtap-alerts: --redis '%s': %s\n", url, err);
 		return EXIT_USAGE;
 	}

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <hiredis.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,18 +38,9 @@
 
 #include "util-time.h"
 
-#define REDIS_DEFAULT_PORT      6379
-#define REDIS_DEFAULT_MAXLEN    1000000
-#define REDIS_DEFAULT_BATCH     256
-#define REDIS_DEFAULT_FLUSH_MS  100
-#define REDIS_DEFAULT_QUEUE     65536
-#define REDIS_DEFAULT_TIMEOUT   2000
-#define REDIS_DEFAULT_CLOSE_MS  3000
-#define REDIS_DEFAULT_BACKOFF   10000
-#define REDIS_BACKOFF_MIN_MS    100
-#define REDIS_QUEUE_BYTES       (64u * 1024 * 1024)  /* bound on queued payload */
-#define REDIS_BATCH_BYTES       (4u * 1024 * 1024)   /* payload per spool read */
-#define REDIS_SPOOL_DEFAULT     "/var/lib/mailtap/spool"
+#define OUT_REDIS_QUEUE_BYTES       (64u * 1024 * 1024)  /* bound on queued payload */
+#define OUT_REDIS_BATCH_BYTES       (4u * 1024 * 1024)   /* payload per spool read */
+#define OUT_REDIS_SPOOL_DEFAULT     "/var/lib/mailtap/spool"
 
 /* Error classes, each reported once until a delivery succeeds again. */
 enum {
@@ -60,7 +50,7 @@ enum {
 };
 
 struct out_redis {
-	struct redis_url u;
+	struct out_redis_url u;
 	char dest[300];             /* for messages: no query, no password */
 	char kind[32];
 	char key[256];
@@ -130,262 +120,6 @@ static void cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t unti
 	pthread_cond_timedwait(c, m, &ts);
 }
 
-/* ---- URL ------------------------------------------------------------- */
-
-static int parse_u64(const char *s, uint64_t *out, int allow_suffix)
-{
-	char *end;
-	unsigned long long v;
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	if (allow_suffix && *end) {
-		unsigned shift = 0;
-		switch (*end | 0x20) {
-		case 'k': shift = 10; break;
-		case 'm': shift = 20; break;
-		case 'g': shift = 30; break;
-		default: return -1;
-		}
-		end++;
-		if ((end[0] | 0x20) == 'b' || (end[0] | 0x20) == 'i') /* "MB", "MiB" */
-			end += (end[1] | 0x20) == 'b' ? 2 : 1;
-		if (v > (ULLONG_MAX >> shift))
-			return -1;
-		v <<= shift;
-	}
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	uint64_t v;
-	if (parse_u64(s, &v, 0) < 0 || v < lo || v > hi)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* Undo %XX escapes in place (paths and keys may need them). */
-static int url_unescape(char *s)
-{
-	char *w = s;
-	for (; *s; s++) {
-		if (*s == '%') {
-			int hi, lo;
-			if (sscanf(s + 1, "%1x%1x", &hi, &lo) != 2)
-				return -1;
-			*w++ = (char)(hi << 4 | lo);
-			s += 2;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = 0;
-	return 0;
-}
-
-static int url_query(char *q, struct redis_url *u, char *err, size_t errlen)
-{
-	char *save = NULL;
-	for (char *kv = strtok_r(q, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-		char *v = strchr(kv, '=');
-		unsigned tmp = 0;
-		int bad = 0;
-		if (!v) {
-			snprintf(err, errlen, "'%s' needs a value (name=value)", kv);
-			return -EINVAL;
-		}
-		*v++ = 0;
-		if (url_unescape(v) < 0) {
-			snprintf(err, errlen, "bad %%-escape in '%s'", kv);
-			return -EINVAL;
-		}
-		if (!strcmp(kv, "key")) {
-			bad = !*v || strlen(v) >= sizeof(u->key);
-			if (!bad)
-				snprintf(u->key, sizeof(u->key), "%s", v);
-		} else if (!strcmp(kv, "mode")) {
-			if (!strcmp(v, "stream") || !strcmp(v, "xadd"))
-				u->mode = REDIS_MODE_STREAM;
-			else if (!strcmp(v, "list") || !strcmp(v, "rpush"))
-				u->mode = REDIS_MODE_LIST;
-			else if (!strcmp(v, "channel") || !strcmp(v, "publish"))
-				u->mode = REDIS_MODE_CHANNEL;
-			else
-				bad = 1;
-		} else if (!strcmp(kv, "maxlen")) {
-			bad = parse_u64(v, &u->maxlen, 0) < 0;
-		} else if (!strcmp(kv, "batch")) {
-			bad = parse_uint(v, 1, 100000, &u->batch) < 0;
-		} else if (!strcmp(kv, "flush_ms")) {
-			bad = parse_uint(v, 1, 60000, &u->flush_ms) < 0;
-		} else if (!strcmp(kv, "queue")) {
-			bad = parse_uint(v, 1, 10000000, &u->queue) < 0;
-		} else if (!strcmp(kv, "timeout_ms")) {
-			bad = parse_uint(v, 10, 600000, &u->timeout_ms) < 0;
-		} else if (!strcmp(kv, "close_ms")) {
-			bad = parse_uint(v, 0, 600000, &u->close_ms) < 0;
-		} else if (!strcmp(kv, "backoff_max_ms")) {
-			bad = parse_uint(v, REDIS_BACKOFF_MIN_MS, 3600000, &u->backoff_max_ms) < 0;
-		} else if (!strcmp(kv, "db")) {
-			bad = parse_uint(v, 0, 100000, &tmp) < 0;
-			u->db = (int)tmp;
-		} else if (!strcmp(kv, "spool")) {
-			bad = !*v || strlen(v) >= sizeof(u->spool);
-			if (!bad)
-				snprintf(u->spool, sizeof(u->spool), "%s", v);
-		} else if (!strcmp(kv, "spool_max")) {
-			bad = parse_u64(v, &u->spool_max, 1) < 0 || u->spool_max < 4096;
-		} else if (!strcmp(kv, "spool_drop")) {
-			if (!strcmp(v, "oldest"))
-				u->spool_drop = SPOOL_DROP_OLDEST;
-			else if (!strcmp(v, "newest"))
-				u->spool_drop = SPOOL_DROP_NEWEST;
-			else
-				bad = 1;
-		} else if (!strcmp(kv, "password")) {
-			snprintf(err, errlen, "no password in the URL: set MAILTAP_REDIS_PASSWORD");
-			return -EINVAL;
-		} else {
-			snprintf(err, errlen, "unknown option '%s' (key, mode, maxlen, batch, flush_ms, "
-				 "queue, timeout_ms, close_ms, backoff_max_ms, db, spool, spool_max, spool_drop)",
-				 kv);
-			return -EINVAL;
-		}
-		if (bad) {
-			snprintf(err, errlen, "bad value for %s: '%s'", kv, v);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-int redis_url_parse(const char *dest, struct redis_url *u, char *err, size_t errlen)
-{
-	char buf[1024], *rest, *q, *at, *slash, *colon;
-
-	memset(u, 0, sizeof(*u));
-	u->port = REDIS_DEFAULT_PORT;
-	u->maxlen = REDIS_DEFAULT_MAXLEN;
-	u->batch = REDIS_DEFAULT_BATCH;
-	u->flush_ms = REDIS_DEFAULT_FLUSH_MS;
-	u->queue = REDIS_DEFAULT_QUEUE;
-	u->timeout_ms = REDIS_DEFAULT_TIMEOUT;
-	u->close_ms = REDIS_DEFAULT_CLOSE_MS;
-	u->backoff_max_ms = REDIS_DEFAULT_BACKOFF;
-	u->mode = REDIS_MODE_STREAM;
-	u->spool_drop = SPOOL_DROP_OLDEST;
-
-	if (strlen(dest) >= sizeof(buf)) {
-		snprintf(err, errlen, "destination too long");
-		return -EINVAL;
-	}
-	snprintf(buf, sizeof(buf), "%s", dest);
-	q = strchr(buf, '?');
-	if (q)
-		*q++ = 0;
-
-	if (!strncmp(buf, "unix:", 5)) {
-		rest = buf + 5;
-		if (!strncmp(rest, "//", 2))
-			rest += 2;
-		if (*rest != '/' || url_unescape(rest) < 0 || strlen(rest) >= sizeof(u->host)) {
-			snprintf(err, errlen, "expected unix:/path/to/redis.sock[?options]");
-			return -EINVAL;
-		}
-		u->is_unix = 1;
-		snprintf(u->host, sizeof(u->host), "%s", rest);
-	} else if (!strncmp(buf, "redis://", 8)) {
-		rest = buf + 8;
-		slash = strchr(rest, '/');
-		if (slash) {
-			unsigned db;
-			*slash++ = 0;
-			if (*slash && parse_uint(slash, 0, 100000, &db) < 0) {
-				snprintf(err, errlen, "bad database number '%s'", slash);
-				return -EINVAL;
-			}
-			u->db = *slash ? (int)db : 0;
-		}
-		at = strrchr(rest, '@');
-		if (at) {
-			*at = 0;
-			if (strchr(rest, ':')) {
-				snprintf(err, errlen, "no password in the URL: set MAILTAP_REDIS_PASSWORD");
-				return -EINVAL;
-			}
-			if (url_unescape(rest) < 0 || !*rest || strlen(rest) >= sizeof(u->user)) {
-				snprintf(err, errlen, "bad user name");
-				return -EINVAL;
-			}
-			snprintf(u->user, sizeof(u->user), "%s", rest);
-			rest = at + 1;
-		}
-		if (*rest == '[') {                 /* [IPv6]:port */
-			char *end = strchr(rest, ']');
-			if (!end) {
-				snprintf(err, errlen, "unclosed '[' in the host");
-				return -EINVAL;
-			}
-			*end = 0;
-			snprintf(u->host, sizeof(u->host), "%s", rest + 1);
-			colon = end[1] == ':' ? end + 1 : NULL;
-			if (end[1] && !colon) {
-				snprintf(err, errlen, "expected ':port' after ']'");
-				return -EINVAL;
-			}
-		} else {
-			colon = strchr(rest, ':');
-			if (colon)
-				*colon = 0;
-			if (strlen(rest) >= sizeof(u->host)) {
-				snprintf(err, errlen, "host name too long");
-				return -EINVAL;
-			}
-			snprintf(u->host, sizeof(u->host), "%s", rest);
-		}
-		if (colon) {
-			unsigned port;
-			if (parse_uint(colon + 1, 1, 65535, &port) < 0) {
-				snprintf(err, errlen, "bad port '%s'", colon + 1);
-				return -EINVAL;
-			}
-			u->port = (int)port;
-		}
-		if (!u->host[0]) {
-			snprintf(err, errlen, "no host: expected redis://[user@]host[:port][/db]");
-			return -EINVAL;
-		}
-	} else {
-		snprintf(err, errlen, "not a redis destination (redis://... or unix:/...)");
-		return -EINVAL;
-	}
-	if (q && *q)
-		return url_query(q, u, err, errlen);
-	return 0;
-}
-
-void redis_dest_redact(const char *dest, char *buf, size_t len)
-{
-	size_t n = strcspn(dest, "?");
-	const char *at = memchr(dest, '@', n);
-	const char *colon = NULL;
-
-	if (!strncmp(dest, "redis://", 8) && at)
-		colon = memchr(dest + 8, ':', (size_t)(at - dest - 8));
-	if (colon)
-		snprintf(buf, len, "%.*s:***%.*s", (int)(colon - dest), dest, (int)(n - (size_t)(at - dest)), at);
-	else
-		snprintf(buf, len, "%.*s", (int)n, dest);
-}
-
 /* ---- reporting --------------------------------------------------------- */
 
 /* Print one line "mailtap: redis DEST: ..." unless @cls was already
@@ -412,14 +146,14 @@ static void report(struct out_redis *r, unsigned cls, const char *fmt, ...)
 
 static const char *mode_type(const struct out_redis *r)
 {
-	return r->u.mode == REDIS_MODE_STREAM ? "stream" : "list";
+	return r->u.mode == OUT_REDIS_MODE_STREAM ? "stream" : "list";
 }
 
 static const char *mode_cmd(const struct out_redis *r)
 {
 	switch (r->u.mode) {
-	case REDIS_MODE_STREAM: return "XADD";
-	case REDIS_MODE_LIST: return "RPUSH";
+	case OUT_REDIS_MODE_STREAM: return "XADD";
+	case OUT_REDIS_MODE_LIST: return "RPUSH";
 	default: return "PUBLISH";
 	}
 }
@@ -446,8 +180,8 @@ static void report_reply(struct out_redis *r, const char *cmd, const char *e)
 		report(r, REP_NOPERM, "the ACL user may not run %s on '%s' (%s): grant it, e.g. "
 		       "ACL SETUSER %s +%s +ping +select +type +hset +expire ~mailtap:*",
 		       cmd, r->key, e, r->u.user[0] ? r->u.user : "default",
-		       r->u.mode == REDIS_MODE_STREAM ? "xadd" :
-		       r->u.mode == REDIS_MODE_LIST ? "rpush" : "publish");
+		       r->u.mode == OUT_REDIS_MODE_STREAM ? "xadd" :
+		       r->u.mode == OUT_REDIS_MODE_LIST ? "rpush" : "publish");
 	else
 		report(r, REP_OTHER, "%s failed: %s; records wait in the spool", cmd, e);
 }
@@ -483,7 +217,7 @@ int out_redis_write(struct out_redis *r, const char *id, const char *line, size_
 	pthread_mutex_lock(&r->lock);
 	rec.seq = r->next_seq++;
 	r->st.written++;
-	if (!r->spilling && r->qlen < r->u.queue && r->qbytes + len <= REDIS_QUEUE_BYTES) {
+	if (!r->spilling && r->qlen < r->u.queue && r->qbytes + len <= OUT_REDIS_QUEUE_BYTES) {
 		rec.id = malloc(idlen + 1);
 		rec.data = malloc(len + 1);
 		if (!rec.id || !rec.data) {
@@ -633,7 +367,7 @@ static void rd_fill(struct out_redis *r)
 	r->spool_unread = 0;
 	pthread_mutex_unlock(&r->lock);
 
-	n = spool_read(r->spool, r->p, r->u.batch, REDIS_BATCH_BYTES);
+	n = spool_read(r->spool, r->p, r->u.batch, OUT_REDIS_BATCH_BYTES);
 	if (n > 0) {
 		r->np = (size_t)n;
 		r->p_from_spool = 1;
@@ -726,7 +460,7 @@ static int rd_connect(struct out_redis *r, unsigned timeout_ms)
 		}
 		freeReplyObject(rep);
 	}
-	if (r->u.mode != REDIS_MODE_CHANNEL) {
+	if (r->u.mode != OUT_REDIS_MODE_CHANNEL) {
 		/* a key of the wrong type is found now, with a clear message,
 		 * rather than as a WRONGTYPE on every batch */
 		const char *argv[2] = { "TYPE", r->key };
@@ -773,7 +507,7 @@ static int rd_send(struct out_redis *r)
 		int argc = 0;
 		struct spool_rec *e = &r->p[i];
 #define ARG(s, l) (argv[argc] = (s), lens[argc++] = (l))
-		if (r->u.mode == REDIS_MODE_STREAM) {
+		if (r->u.mode == OUT_REDIS_MODE_STREAM) {
 			ARG("XADD", 4);
 			ARG(r->key, klen);
 			if (r->u.maxlen) {
@@ -789,7 +523,7 @@ static int rd_send(struct out_redis *r)
 				ARG(e->id, strlen(e->id));
 			}
 		} else {
-			ARG(r->u.mode == REDIS_MODE_LIST ? "RPUSH" : "PUBLISH", r->u.mode == REDIS_MODE_LIST ? 5 : 7);
+			ARG(r->u.mode == OUT_REDIS_MODE_LIST ? "RPUSH" : "PUBLISH", r->u.mode == OUT_REDIS_MODE_LIST ? 5 : 7);
 			ARG(r->key, klen);
 			ARG(e->data, e->len);
 		}
@@ -956,7 +690,7 @@ static int nothing_left(struct out_redis *r)
 static void rd_backoff(struct out_redis *r)
 {
 	uint64_t until;
-	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : REDIS_BACKOFF_MIN_MS;
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : OUT_REDIS_BACKOFF_MIN_MS;
 	if (r->backoff_ms > r->u.backoff_max_ms)
 		r->backoff_ms = r->u.backoff_max_ms;
 	until = now_ms() + r->backoff_ms;
@@ -1119,8 +853,8 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 	pthread_cond_init(&r->done_cond, &ca);
 	pthread_condattr_destroy(&ca);
 
-	redis_dest_redact(dest, r->dest, sizeof(r->dest));
-	if (redis_url_parse(dest, &r->u, uerr, sizeof(uerr)) < 0) {
+	out_redis_url_redact(dest, r->dest, sizeof(r->dest));
+	if (out_redis_url_parse(dest, &r->u, uerr, sizeof(uerr)) < 0) {
 		snprintf(err, errlen, "'%s': %s", r->dest, uerr);
 		goto out_free;
 	}
@@ -1147,7 +881,7 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 		int rc;
 		base = r->u.spool[0] ? r->u.spool :
 		       cfg && cfg->spool_dir ? cfg->spool_dir :
-		       getenv("MAILTAP_SPOOL_DIR") ? getenv("MAILTAP_SPOOL_DIR") : REDIS_SPOOL_DEFAULT;
+		       getenv("MAILTAP_SPOOL_DIR") ? getenv("MAILTAP_SPOOL_DIR") : OUT_REDIS_SPOOL_DEFAULT;
 		rc = mkdir_p(base);
 		if (rc < 0) {
 			snprintf(err, errlen, "'%s': cannot create the spool directory '%s': %s "

@@ -19,45 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "output-redis-url.h"
 #include "output.h"
 #include "spool.h"
-
-enum redis_mode {
-	REDIS_MODE_STREAM,   /* XADD key MAXLEN ~ N * data <json> id <record_id> */
-	REDIS_MODE_LIST,     /* RPUSH key <json> (what Logstash's redis input reads) */
-	REDIS_MODE_CHANNEL,  /* PUBLISH key <json> (no storage: subscribers only) */
-};
-
-#define REDIS_URL_HOST_MAX 256
-
-/* A parsed destination.  Defaults are filled in by redis_url_parse. */
-struct redis_url {
-	int is_unix;
-	char host[REDIS_URL_HOST_MAX];  /* host name / address, or the socket path */
-	int port;                       /* 6379 */
-	char user[128];                 /* ACL user, "" = default */
-	int db;                         /* 0 */
-	char key[256];                  /* "" = mailtap:<kind> */
-	enum redis_mode mode;           /* stream */
-	uint64_t maxlen;                /* 1000000; 0 = no trimming */
-	unsigned batch;                 /* 256 records per round trip */
-	unsigned flush_ms;              /* 100: a partial batch waits at most this */
-	unsigned queue;                 /* 65536 records in memory */
-	unsigned timeout_ms;            /* 2000: connect and command timeout */
-	unsigned close_ms;              /* 3000: out_sink_close delivers this long */
-	unsigned backoff_max_ms;        /* 10000: reconnect backoff ceiling */
-	char spool[512];                /* "" = default, "none" = no spool */
-	uint64_t spool_max;             /* 0 = spool default (256 MiB) */
-	enum spool_drop spool_drop;     /* oldest */
-};
-
-/* Parse @dest into @u.  0, or -EINVAL with a message in err (a password in
- * the URL is refused: it belongs in $MAILTAP_REDIS_PASSWORD). */
-int redis_url_parse(const char *dest, struct redis_url *u, char *err, size_t errlen);
-
-/* @dest as it may appear in messages: without the query, and with a
- * password (refused anyway) masked as "***". */
-void redis_dest_redact(const char *dest, char *buf, size_t len);
 
 struct out_redis;
 

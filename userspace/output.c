@@ -36,7 +36,7 @@ struct out_sink *out_sink_open(const char *dest, const struct out_sink_config *c
 	}
 	if (is_redis_dest(dest)) {
 		/* messages show neither the query nor a password */
-		redis_dest_redact(dest, s->dest, sizeof(s->dest));
+		out_redis_url_redact(dest, s->dest, sizeof(s->dest));
 		s->kind = SINK_REDIS;
 		s->redis = out_redis_open(dest, cfg, err, errlen);
 		if (!s->redis) {
