@@ -106,11 +106,36 @@ void capture_files_close(struct capture_files *cf)
 	free(cf);
 }
 
+/* "3 h 12 min", "5 min 3 s", "29 s", "2 d 4 h": the two largest units. */
+static void format_gap(uint64_t ns, char *buf, size_t len)
+{
+	static const struct { uint64_t s; const char *name; } u[] = {
+		{ 86400, "d" }, { 3600, "h" }, { 60, "min" }, { 1, "s" },
+	};
+	uint64_t s = ns / 1000000000ull;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		if (s < u[i].s && u[i].s > 1)
+			continue;
+		if (i + 1 < sizeof(u) / sizeof(u[0]) && s % u[i].s / u[i + 1].s)
+			snprintf(buf, len, "%llu %s %llu %s", (unsigned long long)(s / u[i].s), u[i].name,
+				 (unsigned long long)(s % u[i].s / u[i + 1].s), u[i + 1].name);
+		else
+			snprintf(buf, len, "%llu %s", (unsigned long long)(s / u[i].s), u[i].name);
+		return;
+	}
+}
+
+/* A file that starts before the one before it ended: its packets are
+ * late on the one packet clock, so its flows may merge with that file's
+ * (same 5-tuple) or be timed out by them.  Say so once per file. */
+#define BACKWARDS_WARN_NS 1000000000ull
+
 int capture_files_replay(struct capture_files *cf, capture_frame_fn *fn, capture_stop_fn *stop,
 			 void *arg, struct capture_file_stats *st)
 {
 	char *const *paths = cf->paths;
 	int npaths = cf->n;
+	uint64_t prev_last = 0; /* newest packet time of the previous file */
 	int rc = 0;
 
 	for (int i = 0; i < npaths; i++) {
@@ -118,7 +143,7 @@ int capture_files_replay(struct capture_files *cf, capture_frame_fn *fn, capture
 		int linktype = pcap_datalink(p);
 		struct pcap_pkthdr *h;
 		const u_char *data;
-		uint64_t n = 0;
+		uint64_t n = 0, last = 0;
 		int r;
 
 		st->files++;
@@ -136,6 +161,14 @@ int capture_files_replay(struct capture_files *cf, capture_frame_fn *fn, capture
 			st->unsupported_linktype_files++;
 		while ((r = pcap_next_ex(p, &h, &data)) == 1) {
 			uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+			if (n == 0 && i > 0 && prev_last && ts + BACKWARDS_WARN_NS <= prev_last) {
+				char gap[48];
+				format_gap(prev_last - ts, gap, sizeof(gap));
+				log_warn("%s starts %s before %s ended: one timeline, its flows may merge",
+					 paths[i], gap, paths[i - 1]);
+			}
+			if (ts > last)
+				last = ts;
 			n++;
 			st->frames++;
 			if ((n & 1023) == 0)
@@ -153,6 +186,8 @@ int capture_files_replay(struct capture_files *cf, capture_frame_fn *fn, capture
 		}
 		if (r != PCAP_ERROR)
 			st->cur_pos = st->cur_size;
+		if (n)
+			prev_last = last;
 		if (r == PCAP_ERROR) {
 			log_err("'%s' breaks off after %llu packets: %s", paths[i],
 				(unsigned long long)n, pcap_geterr(p));

@@ -159,6 +159,19 @@ else
 	fail "SIGHUP restart keys: exit $hrc, $(grep SIGHUP "$T/hup.err" | tr '\n' '|')"
 fi
 
+# --- -r A -r B with B starting before A ended: one warning naming both -------
+# b.pcap is nosni.pcap 3 h 12 min earlier (it ends 61 s after it starts);
+# c.pcap a day later, after both: no warning for it
+editcap -F pcap -t -11520 pcaps/nosni.pcap "$T/b.pcap" && editcap -F pcap -t 86400 pcaps/nosni.pcap "$T/c.pcap"
+cp pcaps/nosni.pcap "$T/a.pcap"
+"$M" -q -r "$T/a.pcap" -r "$T/b.pcap" -r "$T/c.pcap" --sessions /dev/null 2>"$T/back.err"
+rc=$?
+if [ "$rc" = 0 ] && [ "$(cat "$T/back.err")" = "mailtap: $T/b.pcap starts 3 h 13 min before $T/a.pcap ended: one timeline, its flows may merge" ]; then
+	ok "-r a -r b, b hours before a ended: one warning with both names and the gap"
+else
+	fail "time backwards between files: exit $rc, $(cat "$T/back.err")"
+fi
+
 # --- --metrics: IPv6 shown in brackets, names resolved ----------------------------
 "$M" -q -r pcaps/nosni.pcap --metrics '[::1]:0' --sessions /dev/null 2>"$T/m6.err"
 rc=$?
