@@ -68,6 +68,7 @@ struct sensor {
 	int output_failed;
 	int stdout_closed;                   /* EPIPE on a "-" sink: quiet stop */
 	int fatal;                           /* a start-up step failed: stop, exit 2 */
+	bool learning_noticed;               /* "learning until T" said once */
 };
 
 static void on_signal(int sig)
@@ -183,6 +184,8 @@ static void print_stats(struct sensor *s)
 		(ull)st.alerts_by_kind[SIG_BULK_DOWNLOAD], (ull)st.alerts_by_kind[SIG_BULK_UPLOAD],
 		(ull)st.alerts_by_kind[SIG_BEACONING], (ull)st.alerts_by_kind[SIG_OFF_HOURS],
 		(ull)st.alerts_by_kind[SIG_NEW_CLIENT], (ull)st.pairs_evicted, (ull)st.novelty_evicted);
+	if (st.learning_alerts) /* only then, so other summaries stay as they were */
+		fprintf(stderr, "           alerts raised while learning: %llu\n", (ull)st.learning_alerts);
 	if (s->reloads_ok || s->reloads_failed)
 		fprintf(stderr, "  reloads: %llu applied, %llu refused\n", (ull)s->reloads_ok,
 			(ull)s->reloads_failed);
@@ -241,6 +244,33 @@ static void save_state(struct sensor *s)
 		log_err("--state: %s", err);
 }
 
+static bool is_replay(const struct sensor *s)
+{
+	return s->cap.mode && !strcmp(s->cap.mode, "pcap-file");
+}
+
+/*
+ * Once per run, when packet time @now is inside the learning period: say
+ * that novelty and the host-own baselines are not judged yet, so a quiet
+ * first day is not taken for a clean one (docs/detection.md).
+ */
+static void learning_notice(struct sensor *s, uint64_t now)
+{
+	uint64_t end = score_learning_end(s->score);
+	char when[32];
+	struct tm tm;
+	time_t t;
+
+	if (s->learning_noticed || !end || now >= end)
+		return;
+	s->learning_noticed = true;
+	t = (time_t)(end / NS);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_notice("learning until %s: novelty and the host-own baselines are not judged yet "
+		   "(docs/detection.md)", when);
+}
+
 /* Hand a mail session record to the scoring engine. */
 static void score_session(struct sensor *s, const struct session *ss)
 {
@@ -274,6 +304,10 @@ static void score_session(struct sensor *s, const struct session *ss)
 			    cli, srv, cport, sport) == 0)
 		ev.community_id = cid;
 	score_event(s->score, &ev);
+	/* live: at the first record; a replay says it at exit, after the
+	 * records, if it ended inside the learning period */
+	if (!is_replay(s))
+		learning_notice(s, ss->ts_ns);
 	if (s->opts->state_path[0] &&
 	    ss->ts_ns > s->last_state_save_ns + (uint64_t)s->opts->state_save_s * NS) {
 		if (s->last_state_save_ns)
@@ -610,6 +644,8 @@ int sensor_finish(struct sensor *s, int exit_code, bool summary)
 	/* records still buffered for a stdout whose reader is gone fail here */
 	if (fflush(stdout) != 0 && errno == EPIPE)
 		s->stdout_closed = 1;
+	if (is_replay(s) && !s->stdout_closed)
+		learning_notice(s, s->last_packet_ns);
 	/* stdout's reader went away (`| head`): no summary, exit as if done */
 	if (summary && !s->opts->quiet && !s->stdout_closed)
 		print_stats(s);

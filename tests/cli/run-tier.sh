@@ -172,6 +172,16 @@ else
 	fail "time backwards between files: exit $rc, $(cat "$T/back.err")"
 fi
 
+# --- a replay inside the learning period says so once, at exit ----------------
+"$M" -r pcaps/demo.pcap --sessions "$T/learn.jsonl" 2>"$T/learn.err"
+"$M" -r pcaps/demo.pcap --learning 0 --sessions /dev/null 2>"$T/learn0.err"
+if [ "$(grep -c '^mailtap: learning until 2026-03-03T09:00:03Z: novelty and the host-own baselines are not judged yet (docs/detection.md)$' "$T/learn.err")" = 1 ] &&
+   [ "$(grep -n 'learning until' "$T/learn.err" | cut -d: -f1)" = 1 ] && ! grep -q learning "$T/learn0.err"; then
+	ok "demo.pcap: one 'learning until' notice before the summary; none with --learning 0"
+else
+	fail "learning notice: $(grep -n learning "$T/learn.err" "$T/learn0.err" | head -3)"
+fi
+
 # --- --metrics: IPv6 shown in brackets, names resolved ----------------------------
 "$M" -q -r pcaps/nosni.pcap --metrics '[::1]:0' --sessions /dev/null 2>"$T/m6.err"
 rc=$?

@@ -123,6 +123,22 @@ if [ ! -s "$T/s3.alerts" ]; then
 else
 	fail "state control: day 3 alone alerted too, so the state test proves nothing"
 fi
+# --- learning is visible: a notice at exit, alerts raised while learning ----------
+"$M" -r "$T/tail.full.pcap" --alerts /dev/null 2>"$T/l1.err"
+n1=$(grep -c '^mailtap: learning until 20[0-9-]*T[0-9:]*Z: novelty and the host-own baselines are not judged yet (docs/detection.md)$' "$T/l1.err")
+al=$(sed -n 's/^ *alerts raised while learning: \([0-9]*\)$/\1/p' "$T/l1.err")
+raised=$(sed -n 's/^  scoring: .* alerts \([0-9]*\) .*/\1/p' "$T/l1.err")
+if [ "$n1" = 1 ] && [ -n "$al" ] && [ "$al" -gt 0 ] && [ "$al" = "$raised" ]; then
+	ok "learning: day 3 without history says it is learning, and counts its $al alerts as raised while learning"
+else
+	fail "learning notice/count: notice $n1 times, learning alerts '$al' of '$raised'; $(grep -i learning "$T/l1.err")"
+fi
+"$M" -r "$T/tail.full.pcap" --state "$T/state.json" --alerts /dev/null 2>"$T/l2.err"
+if ! grep -qi 'learning' "$T/l2.err" && grep -q '^  scoring:' "$T/l2.err"; then
+	ok "learning: with the state of the days before, no notice and no learning line"
+else
+	fail "learning with state: $(grep -i learning "$T/l2.err")"
+fi
 printf 'garbage{' >"$T/bad-state.json"
 "$M" -q -r pcaps/nosni.pcap --state "$T/bad-state.json" --sessions /dev/null 2>"$T/bs.err"
 if [ $? = 0 ] && grep -q "not a usable mailtap state file" "$T/bs.err"; then
