@@ -182,6 +182,28 @@ else
 	fail "learning notice: $(grep -n learning "$T/learn.err" "$T/learn0.err" | head -3)"
 fi
 
+# --- docs/cli.md shows what --help-all prints (installed default catalog) --------
+MAILTAP_CATALOG=/usr/local/share/mailtap/catalog.json "$M" --help-all >"$T/help-all.txt"
+awk '/^```$/ { if (f) exit; f = 1; next } f' docs/cli.md >"$T/help-doc.txt"
+if [ -s "$T/help-all.txt" ] && diff -u "$T/help-doc.txt" "$T/help-all.txt" >"$T/help.diff"; then
+	ok "docs/cli.md's --help-all text is what the binary prints"
+else
+	fail "docs/cli.md differs from --help-all: $(grep '^[-+][^-+]' "$T/help.diff" | head -4 | tr '\n' '|')"
+fi
+
+# --- mailtap(8) names every companion program (sensor/tool-*.c) -------------
+missing=""
+for t in sensor/tool-*.c; do
+	name=mailtap-$(basename "$t" .c | sed 's/^tool-//')
+	# in roff, "-" is written "\-"
+	grep -q "^\.B ${name//-/\\\\-}\$" docs/mailtap.8 || missing="$missing $name"
+done
+if [ -z "$missing" ] && man -l docs/mailtap.8 2>/dev/null | grep -q 'COMPANION PROGRAMS'; then
+	ok "mailtap(8) has a COMPANION PROGRAMS entry for every sensor/tool-*.c"
+else
+	fail "mailtap(8) lacks:${missing:- the COMPANION PROGRAMS section}"
+fi
+
 # --- --metrics: IPv6 shown in brackets, names resolved ----------------------------
 "$M" -q -r pcaps/nosni.pcap --metrics '[::1]:0' --sessions /dev/null 2>"$T/m6.err"
 rc=$?
