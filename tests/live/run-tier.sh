@@ -263,6 +263,16 @@ if ! setup_net; then
 	finish
 fi
 ok netns-setup
+
+# ebpf-tc start on a port without a clsact qdisc: libbpf's expected
+# "Cannot find specified filter chain" (twice) is debug output, not shown
+ip netns exec "$NST" timeout -s INT 2 "$MT" -i tc0 --capture ebpf-tc --sessions /dev/null \
+	2>"$TMP/tcstart.err"
+if grep -q 'capturing on 1 interface' "$TMP/tcstart.err" && ! grep -q 'libbpf' "$TMP/tcstart.err"; then
+	ok ebpf-tc-start-quiet
+else
+	bad ebpf-tc-start-quiet "$(grep -v '^mailtap: ebpf-tc' "$TMP/tcstart.err" | head -3 | tr '\n' '|')"
+fi
 if ! servers; then
 	bad servers "openssl s_server / resolver did not come up"
 	finish
