@@ -23,6 +23,7 @@
 #include <yaml.h>
 #include "output-redis-url.h"
 #include "util-log.h"
+#include "util-units.h"
 
 #ifndef MAILTAP_VERSION
 #define MAILTAP_VERSION "0.1.0"
@@ -60,7 +61,6 @@ struct opt_desc {
 };
 
 #define O(f) offsetof(struct sensor_options, f)
-#define MB 1000000ull
 
 static const struct opt_desc opts[] = {
 	/* -- command line only -- */
@@ -232,53 +232,6 @@ void options_release(struct sensor_options *o)
 
 /* ------------------------------------------------------------ setters */
 
-static int parse_duration(const char *str, uint64_t max, uint32_t *out)
-{
-	char *end;
-	unsigned long long v, mul = 1;
-
-	errno = 0;
-	v = strtoull(str, &end, 10);
-	if (end == str || *str == '-' || errno)
-		return -EINVAL;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	else if (*end == 'd')
-		mul = 86400, end++;
-	if (*end || v > max / mul || v * mul > max)
-		return -EINVAL;
-	*out = (uint32_t)(v * mul);
-	return 0;
-}
-
-static int parse_bytes(const char *str, uint64_t *out)
-{
-	char *end;
-	double v;
-	uint64_t mul = 1;
-
-	errno = 0;
-	v = strtod(str, &end);
-	if (end == str || errno || !(v >= 0))
-		return -EINVAL;
-	if (!strcasecmp(end, "k") || !strcasecmp(end, "kb"))
-		mul = 1000;
-	else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb"))
-		mul = MB;
-	else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb"))
-		mul = 1000 * MB;
-	else if (*end && strcasecmp(end, "b"))
-		return -EINVAL;
-	if (v * (double)mul > 9e18)
-		return -EINVAL;
-	*out = (uint64_t)llround(v * (double)mul);
-	return 0;
-}
-
 static int parse_days(const char *str, uint8_t *mask)
 {
 	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
@@ -413,7 +366,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	}
 	case OT_DURATION: {
 		uint32_t x;
-		if (parse_duration(v, d->max, &x) < 0 || x < d->min) {
+		if (units_parse_duration(v, d->max, &x) < 0 || x < d->min) {
 			log_err("%s: '%s' is not a duration like 90s, 30m, 24h or 2d "
 				"(from %llus to %llus)", where, v, (unsigned long long)d->min,
 				(unsigned long long)d->max);
@@ -424,7 +377,7 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 	}
 	case OT_BYTES: {
 		uint64_t x;
-		if (parse_bytes(v, &x) < 0 || x < d->min || x > d->max) {
+		if (units_parse_bytes(v, &x) < 0 || x < d->min || x > d->max) {
 			log_err("%s: '%s' is not a size like 50MB, 2GB or 1500000",
 				where, v);
 			return -EINVAL;

@@ -3,10 +3,11 @@
 #include "output-redis-url.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util-units.h"
 
 #define OUT_REDIS_DEFAULT_PORT      6379
 #define OUT_REDIS_DEFAULT_MAXLEN    1000000
@@ -17,7 +18,7 @@
 #define OUT_REDIS_DEFAULT_CLOSE_MS  3000
 #define OUT_REDIS_DEFAULT_BACKOFF   10000
 
-static int parse_u64(const char *s, uint64_t *out, int allow_suffix)
+static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -25,24 +26,7 @@ static int parse_u64(const char *s, uint64_t *out, int allow_suffix)
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	if (allow_suffix && *end) {
-		unsigned shift = 0;
-		switch (*end | 0x20) {
-		case 'k': shift = 10; break;
-		case 'm': shift = 20; break;
-		case 'g': shift = 30; break;
-		default: return -1;
-		}
-		end++;
-		if ((end[0] | 0x20) == 'b' || (end[0] | 0x20) == 'i') /* "MB", "MiB" */
-			end += (end[1] | 0x20) == 'b' ? 2 : 1;
-		if (v > (ULLONG_MAX >> shift))
-			return -1;
-		v <<= shift;
-	}
-	if (*end)
+	if (errno || end == s || *end)
 		return -1;
 	*out = v;
 	return 0;
@@ -51,7 +35,7 @@ static int parse_u64(const char *s, uint64_t *out, int allow_suffix)
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
 	uint64_t v;
-	if (parse_u64(s, &v, 0) < 0 || v < lo || v > hi)
+	if (parse_u64(s, &v) < 0 || v < lo || v > hi)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
@@ -106,7 +90,7 @@ static int url_query(char *q, struct out_redis_url *u, char *err, size_t errlen)
 			else
 				bad = 1;
 		} else if (!strcmp(kv, "maxlen")) {
-			bad = parse_u64(v, &u->maxlen, 0) < 0;
+			bad = parse_u64(v, &u->maxlen) < 0;
 		} else if (!strcmp(kv, "batch")) {
 			bad = parse_uint(v, 1, 100000, &u->batch) < 0;
 		} else if (!strcmp(kv, "flush_ms")) {
@@ -127,7 +111,8 @@ static int url_query(char *q, struct out_redis_url *u, char *err, size_t errlen)
 			if (!bad)
 				snprintf(u->spool, sizeof(u->spool), "%s", v);
 		} else if (!strcmp(kv, "spool_max")) {
-			bad = parse_u64(v, &u->spool_max, 1) < 0 || u->spool_max < 4096;
+			/* the sizes of the configuration file: 256MB = 256 * 10^6 */
+			bad = units_parse_bytes(v, &u->spool_max) < 0 || u->spool_max < 4096;
 		} else if (!strcmp(kv, "spool_drop")) {
 			if (!strcmp(v, "oldest"))
 				u->spool_drop = SPOOL_DROP_OLDEST;

@@ -89,7 +89,7 @@ gen_records() {
 
 DRIVER=$T/redis-driver
 ALERTS=$T/mailtap-alerts
-SINK_SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/output-redis-url.c userspace/spool.c userspace/util-time.c"
+SINK_SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/output-redis-url.c userspace/util-units.c userspace/spool.c userspace/util-time.c"
 CFLAGS_T="-std=gnu11 -O2 -g -D_GNU_SOURCE -Iuserspace $(pkg-config --cflags hiredis jansson zlib)"
 LIBS_T="$(pkg-config --libs hiredis jansson zlib) -lpthread -lm"
 if ! timeout 120 cc $CFLAGS_T -o "$DRIVER" tests/redis/redis-driver.c $SINK_SRC $LIBS_T 2>"$T/cc.err"; then
