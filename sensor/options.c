@@ -228,6 +228,7 @@ void options_release(struct sensor_options *o)
 	list_clear(&o->alerts);
 	list_clear(&o->internal);
 	list_clear(&o->allow);
+	explicit_bzero(o->redis_password, sizeof(o->redis_password));
 }
 
 /* ------------------------------------------------------------ setters */
@@ -1213,6 +1214,20 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 	}
 	if (rc < 0)
 		return rc;
+
+	/* the Redis password: outputs.redis_password, else the documented
+	 * MAILTAP_REDIS_PASSWORD, read here once; the sinks get it in their
+	 * configuration (out_sink_config), never through the environment */
+	if (!o->redis_password[0]) {
+		const char *pw = getenv("MAILTAP_REDIS_PASSWORD");
+		if (pw && strlen(pw) >= sizeof(o->redis_password)) {
+			log_err("MAILTAP_REDIS_PASSWORD: longer than %zu characters",
+				sizeof(o->redis_password) - 1);
+			return -EINVAL;
+		}
+		if (pw)
+			snprintf(o->redis_password, sizeof(o->redis_password), "%s", pw);
+	}
 
 	/* derived settings (sensor.log_level and capture.mode were checked
 	 * by set_value, with the file's line or the flag in front) */

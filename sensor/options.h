@@ -43,7 +43,7 @@ struct sensor_options {
 	/* outputs */
 	struct opt_list sessions, alerts;
 	char spool_dir[256];
-	char redis_password[128];      /* secret: never printed */
+	char redis_password[512];      /* secret: never printed; wiped by options_release */
 	char sensor_id[64];
 	char user[64];                 /* drop to this user after start-up ("" = stay) */
 	uint32_t heartbeat_s;

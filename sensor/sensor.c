@@ -537,6 +537,7 @@ static int open_sinks(struct sensor *s, const struct opt_list *dests, const char
 		struct out_sink_config oc = {
 			.kind = kind, .sensor_id = s->opts->sensor_id,
 			.spool_dir = s->opts->spool_dir[0] ? s->opts->spool_dir : NULL,
+			.redis_password = s->opts->redis_password[0] ? s->opts->redis_password : NULL,
 		};
 		sinks[i] = out_sink_open(dests->v[i], &oc, err, sizeof(err));
 		if (!sinks[i]) {
@@ -575,8 +576,6 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 	s->opts = s->start_opts = o;
 	s->all_flows = o->all_flows;
 	s->jopts.community_id_seed = (uint16_t)o->community_id_seed;
-	if (o->redis_password[0])
-		setenv("MAILTAP_REDIS_PASSWORD", o->redis_password, 1);
 	/* working hours are judged in each site's zone by the scoring
 	 * engine's own tables (util-tz); the process zone is left alone, as
 	 * setenv/tzset are not safe once the Redis and metrics threads run */

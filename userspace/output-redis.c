@@ -57,7 +57,7 @@ struct out_redis {
 	char hb_key[300];
 	char sensor_id[128];
 	char maxlen_str[24];
-	char *password;             /* owned, from the environment; wiped at free */
+	char *password;             /* owned copy of cfg->redis_password; wiped at free */
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;        /* the thread waits on it */
@@ -869,7 +869,7 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 	else if (gethostname(r->sensor_id, sizeof(r->sensor_id) - 1) < 0 || !r->sensor_id[0])
 		snprintf(r->sensor_id, sizeof(r->sensor_id), "unknown");
 	snprintf(r->hb_key, sizeof(r->hb_key), "mailtap:sensor:%s", r->sensor_id);
-	pw = getenv("MAILTAP_REDIS_PASSWORD");
+	pw = cfg ? cfg->redis_password : NULL;
 	if (pw && *pw && !(r->password = strdup(pw))) {
 		snprintf(err, errlen, "out of memory");
 		goto out_free;

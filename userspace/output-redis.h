@@ -11,7 +11,8 @@
  * refusing, or the queue is full, records go to an on-disk spool
  * (spool.h) and are delivered in order once Redis is back, reconnecting
  * with exponential backoff.  At-least-once: consumers de-duplicate by the
- * record id.  The password comes from $MAILTAP_REDIS_PASSWORD only.
+ * record id.  The password comes from out_sink_config.redis_password (the
+ * sensor's options layer reads $MAILTAP_REDIS_PASSWORD), never from the URL.
  */
 #ifndef MAILTAP_OUTPUT_REDIS_H
 #define MAILTAP_OUTPUT_REDIS_H

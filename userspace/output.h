@@ -22,6 +22,9 @@ struct out_sink_config {
 	const char *spool_dir;  /* where undeliverable records wait; NULL = the
 	                         * default of the sink */
 	const char *sensor_id;  /* this sensor's name, for heartbeats */
+	const char *redis_password; /* Redis AUTH password, NULL = none; borrowed
+	                         * for out_sink_open (the sink keeps its own
+	                         * copy and wipes it at close) */
 };
 
 struct out_sink_stats {

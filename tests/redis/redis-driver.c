@@ -81,6 +81,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* like the sensor's options layer: the documented variable, read once */
+	cfg.redis_password = getenv("MAILTAP_REDIS_PASSWORD");
 	fp = strcmp(file, "-") ? fopen(file, "r") : stdin;
 	if (!fp) {
 		fprintf(stderr, "redis-driver: cannot open '%s': %s\n", file, strerror(errno));

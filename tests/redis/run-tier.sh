@@ -341,6 +341,21 @@ if [ "$(rcli -p "$P1" XLEN t:acl)" = 200 ] && [ ! -s "$T/acl2.err" ]; then
 else
 	fail acl-right-password "XLEN $(rcli -p "$P1" XLEN t:acl): $(head -3 "$T/acl2.err")"
 fi
+# the sensor: the password from the environment, and from the file alone
+if [ -x "$BUILD/mailtap" ]; then
+	rcli -p "$P1" DEL t:acl-env t:acl-file >/dev/null
+	MAILTAP_REDIS_PASSWORD=s3cret-pw timeout 60 "$BUILD/mailtap" -q -r pcaps/demo.pcap \
+		--sessions "redis://sensor@127.0.0.1:$P1?key=t:acl-env&spool=$T/spool-acl-env" 2>"$T/acl-env.err"
+	printf 'outputs:\n  redis_password: "s3cret-pw"\n' >"$T/pw.yaml"
+	env -u MAILTAP_REDIS_PASSWORD timeout 60 "$BUILD/mailtap" -q --config "$T/pw.yaml" -r pcaps/demo.pcap \
+		--sessions "redis://sensor@127.0.0.1:$P1?key=t:acl-file&spool=$T/spool-acl-file" 2>"$T/acl-file.err"
+	if [ "$(rcli -p "$P1" XLEN t:acl-env)" = "$nrec" ] && [ "$(rcli -p "$P1" XLEN t:acl-file)" = "$nrec" ] &&
+		! grep -q s3cret "$T/acl-env.err" "$T/acl-file.err"; then
+		ok sensor-password-env-and-file "$nrec records each way"
+	else
+		fail sensor-password-env-and-file "XLEN $(rcli -p "$P1" XLEN t:acl-env) / $(rcli -p "$P1" XLEN t:acl-file): $(head -2 "$T/acl-env.err" "$T/acl-file.err")"
+	fi
+fi
 # a user that may not XADD
 rcli -p "$P1" ACL SETUSER reader on '>r-pw' '~*' '+@read' '+@connection' >/dev/null
 MAILTAP_REDIS_PASSWORD=r-pw timeout 30 "$DRIVER" "redis://reader@127.0.0.1:$P1?key=t:noperm&$QS&close_ms=500&spool=$T/spool-noperm" \
