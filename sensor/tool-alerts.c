@@ -67,7 +67,7 @@ static void usage(FILE *fp)
 "\n"
 "Every entry read is acknowledged (XACK) after it is printed, filtered out or not:\n"
 "use one group per filter.  The password comes from MAILTAP_REDIS_PASSWORD.\n"
-"Exit status: 0, 2 usage, 3 redis error.\n", fp);
+"Exit status: 0, 2 usage (or no such stream), 3 redis error.\n", fp);
 }
 
 static void on_signal(int sig)
@@ -430,6 +430,57 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * The stream must exist before the group is made: XGROUP CREATE ...
+ * MKSTREAM would quietly make an empty stream of a mistyped --key and
+ * drain it.  With --follow a missing stream is waited for (the consumer
+ * may start before the sensor's first record).  0, or an exit status.
+ */
+static int check_stream(redisContext *c, const struct alerts_opts *op)
+{
+	char where[300];
+	int said = 0;
+
+	if (op->url.is_unix)
+		snprintf(where, sizeof(where), "unix:%s", op->url.host);
+	else
+		snprintf(where, sizeof(where), "redis://%s:%d", op->url.host, op->url.port);
+	if (op->url.db)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), "/%d", op->url.db);
+	while (!stop_requested) {
+		const char *argv[] = { "TYPE", op->key, NULL };
+		redisReply *r = cmd(c, argv);
+		if (!r)
+			return EXIT_REDIS;
+		if (r->type != REDIS_REPLY_STATUS && r->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			return EXIT_REDIS;
+		}
+		if (!strcmp(r->str, "stream")) {
+			freeReplyObject(r);
+			return 0;
+		}
+		if (strcmp(r->str, "none")) {
+			fprintf(stderr, "mailtap-alerts: '%s' at %s is a %s, not a stream; "
+				"is the sensor writing a list or a channel there (docs/redis.md)?\n",
+				op->key, where, r->str);
+			freeReplyObject(r);
+			return EXIT_USAGE;
+		}
+		freeReplyObject(r);
+		if (!op->follow) {
+			fprintf(stderr, "mailtap-alerts: no stream '%s' at %s; is the sensor writing there?\n",
+				op->key, where);
+			return EXIT_USAGE;
+		}
+		if (!said++)
+			fprintf(stderr, "mailtap-alerts: no stream '%s' at %s yet; waiting for it\n",
+				op->key, where);
+		usleep(200000);
+	}
+	return 0;
+}
+
 static int run(const struct alerts_opts *op)
 {
 	struct alerts_stats st = { 0 };
@@ -440,6 +491,10 @@ static int run(const struct alerts_opts *op)
 
 	if (!c)
 		return EXIT_REDIS;
+	if ((n = check_stream(c, op)) != 0) {
+		redisFree(c);
+		return n;
+	}
 	{
 		const char *argv[] = { "XGROUP", "CREATE", op->key, op->group,
 				       op->from_new ? "$" : "0", "MKSTREAM", NULL };

@@ -89,7 +89,7 @@ gen_records() {
 
 DRIVER=$T/redis-driver
 ALERTS=$T/mailtap-alerts
-SINK_SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/output-redis-url.c userspace/util-units.c userspace/spool.c userspace/util-time.c"
+SINK_SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/output-redis-url.c userspace/util-units.c userspace/util-log.c userspace/spool.c userspace/util-time.c"
 CFLAGS_T="-std=gnu11 -O2 -g -D_GNU_SOURCE -Iuserspace $(pkg-config --cflags hiredis jansson zlib)"
 LIBS_T="$(pkg-config --libs hiredis jansson zlib) -lpthread -lm"
 if ! timeout 120 cc $CFLAGS_T -o "$DRIVER" tests/redis/redis-driver.c $SINK_SRC $LIBS_T 2>"$T/cc.err"; then
@@ -473,6 +473,23 @@ if [ "$(wc -l <"$T/c6.out")" = "$nrec" ] && head -1 "$T/c6.out" | grep -q ' -> .
 	ok consumer-session-summary
 else
 	fail consumer-session-summary "$(head -1 "$T/c6.out") $(cat "$T/c6.err")"
+fi
+# a mistyped --key: no empty stream made, exit 2 naming key and server
+timeout 20 "$ALERTS" --redis "$URL" --key typo --group g8 >"$T/c9.out" 2>"$T/c9.err"
+r9=$?
+if [ "$r9" = 2 ] && [ "$(rcli -p "$P1" EXISTS typo)" = 0 ] &&
+	[ "$(cat "$T/c9.err")" = "mailtap-alerts: no stream 'typo' at $URL; is the sensor writing there?" ]; then
+	ok consumer-missing-stream "exit 2, no stream created"
+else
+	fail consumer-missing-stream "exit $r9, EXISTS $(rcli -p "$P1" EXISTS typo): $(cat "$T/c9.err")"
+fi
+rcli -p "$P1" SET t:string x >/dev/null
+timeout 20 "$ALERTS" --redis "$URL" --key t:string >/dev/null 2>"$T/c10.err"
+r10=$?
+if [ "$r10" = 2 ] && grep -q "'t:string' at $URL is a string, not a stream" "$T/c10.err"; then
+	ok consumer-not-a-stream
+else
+	fail consumer-not-a-stream "exit $r10: $(cat "$T/c10.err")"
 fi
 # --follow: prints a record written after it started, stops on SIGTERM
 timeout 30 "$ALERTS" --redis "$URL" --key t:follow --group g6 --follow --json >"$T/c7.out" 2>"$T/c7.err" &
