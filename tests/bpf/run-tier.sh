@@ -60,12 +60,17 @@ done
 [ $abi_ok = 1 ] && ok abi-btf
 
 # --- 2. BPF_PROG_TEST_RUN replay of every capture vs the offline path ---
+# The kernel programs do not open tunnels yet (docs/bpf.md): the offline
+# reference is the replay with decapsulation off, so both count the outer
+# flows of tunnelled captures.
+printf 'decap:\n  enabled: false\n' >"$TMP/nodecap.yaml"
 args=()
 for f in pcaps/*.pcap pcaps/*.pcapng "$SHARED"/pcaps/*/*.pcap "$SHARED"/pcaps/*/*.pcapng; do
 	[ -f "$f" ] || continue
 	name=$(basename "$(dirname "$f")")/$(basename "$f")
 	j="$TMP/off-$(echo "$name" | tr / _).jsonl"
-	if ! "$BUILD/mailtap" -q -r "$f" --sessions - --all-flows --interim 0 >"$j" 2>"$TMP/err"; then
+	if ! "$BUILD/mailtap" -q -c "$TMP/nodecap.yaml" -r "$f" --sessions - --all-flows --interim 0 \
+		>"$j" 2>"$TMP/err"; then
 		bad "offline:$name" "mailtap failed: $(head -1 "$TMP/err")"
 		continue
 	fi
