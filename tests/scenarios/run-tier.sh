@@ -11,7 +11,10 @@
 #
 # Captures: quiet and incidents (three days, incidents after 48 h of benign
 # learning) and firsthour (one day, no history: every incident starts in the
-# first hour, inside mailtap's learning period; labels "first_hour": true).
+# first hour, inside mailtap's learning period; labels "first_hour": true),
+# from pcaps/gen/scenarios.py; quic (three days, Gmail web over QUIC, two
+# incidents over QUIC) from pcaps/gen/quicscen.py, with its own stamp
+# ($OUT/.stamp-quic: the same three files + quicpkt.py + quicscen.py).
 #
 # Prints "ok ..." / "FAIL ..." lines and "#summary PASSED FAILED".
 set -u
@@ -20,7 +23,8 @@ BUILD=${BUILD:-build}
 OUT=$BUILD/scenarios
 PY=/usr/bin/python3
 GEN=pcaps/gen
-SCENARIOS="quiet incidents firsthour"
+SCENARIOS="quiet incidents firsthour quic"
+BASE="quiet incidents firsthour"
 passed=0
 failed=0
 ok() { echo "ok $*"; passed=$((passed + 1)); }
@@ -28,25 +32,38 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 
 # --- 1. generate (skipped when the stamp matches) ------------------------------
 stamp=$(cat "$GEN/scenarios.py" "$GEN/fastpkt.py" "$GEN/generate.py" | sha256sum | cut -d' ' -f1)
-have=$(cat "$OUT/.stamp" 2>/dev/null)
-missing=0
-for s in $SCENARIOS; do
-	[ -s "$OUT/$s.pcap" ] && [ -s "$OUT/$s.labels.json" ] || missing=1
-done
-if [ "$have" = "$stamp" ] && [ $missing -eq 0 ]; then
-	ok "generate: up to date ($OUT, generator ${stamp:0:12})"
-else
-	rm -f "$OUT/.stamp"
+qstamp=$(cat "$GEN/scenarios.py" "$GEN/fastpkt.py" "$GEN/generate.py" "$GEN/quicpkt.py" \
+	"$GEN/quicscen.py" | sha256sum | cut -d' ' -f1)
+stamp_of() { if [ "$1" = quic ]; then echo "$qstamp"; else echo "$stamp"; fi; }
+# gen NAME STAMPFILE STAMP CAPTURES... -- COMMAND...
+gen() {
+	local what=$1 sf=$2 st=$3 have missing=0 start log
+	shift 3
+	while [ "$1" != "--" ]; do
+		[ -s "$OUT/$1.pcap" ] && [ -s "$OUT/$1.labels.json" ] || missing=1
+		shift
+	done
+	shift
+	have=$(cat "$OUT/$sf" 2>/dev/null)
+	if [ "$have" = "$st" ] && [ $missing -eq 0 ]; then
+		ok "generate $what: up to date ($OUT, generator ${st:0:12})"
+		return
+	fi
+	rm -f "$OUT/$sf"
 	start=$(date +%s)
-	if log=$($PY "$GEN/scenarios.py" --out "$OUT" 2>&1); then
-		echo "$stamp" >"$OUT/.stamp"
-		ok "generate: $OUT in $(($(date +%s) - start)) s (generator ${stamp:0:12})"
+	if log=$("$@" 2>&1); then
+		echo "$st" >"$OUT/$sf"
+		ok "generate $what: $OUT in $(($(date +%s) - start)) s (generator ${st:0:12})"
 		printf '%s\n' "$log" | sed 's/^/  /'
 	else
-		fail "generate: pcaps/gen/scenarios.py failed"
+		fail "generate $what: $2 failed"
 		printf '%s\n' "$log" | tail -20 | sed 's/^/  /'
 	fi
-fi
+}
+mkdir -p "$OUT"
+# shellcheck disable=SC2086
+gen scenarios .stamp "$stamp" $BASE -- $PY "$GEN/scenarios.py" --out "$OUT"
+gen quic .stamp-quic "$qstamp" quic -- $PY "$GEN/quicscen.py" --out "$OUT"
 
 # --- 2. captures open cleanly, labels are well formed ---------------------------
 for s in $SCENARIOS; do
@@ -70,7 +87,7 @@ for s in $SCENARIOS; do
 	else
 		fail "$s: tshark expert errors: $(printf '%s' "$exp" | head -3)"
 	fi
-	if msg=$($PY - "$OUT/$s.labels.json" "$stamp" <<'PYEOF' 2>&1
+	if msg=$($PY - "$OUT/$s.labels.json" "$(stamp_of "$s")" <<'PYEOF' 2>&1
 import calendar, json, sys, time
 L = json.load(open(sys.argv[1]))
 t = lambda s: calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
@@ -110,12 +127,40 @@ for s in $SCENARIOS; do
 	f=$OUT/$s.pcap
 	[ -s "$f" ] || continue
 	alerts=$OUT/$s.alerts.jsonl
-	rm -f "$alerts"
-	if ! "$BUILD/mailtap" -q -r "$f" --alerts "$alerts" >"$OUT/$s.mailtap.log" 2>&1; then
+	rm -f "$alerts" "$OUT/$s.sessions.jsonl"
+	sess=()
+	[ "$s" = quic ] && sess=(--sessions "$OUT/$s.sessions.jsonl")
+	if ! "$BUILD/mailtap" -q -r "$f" --alerts "$alerts" "${sess[@]}" >"$OUT/$s.mailtap.log" 2>&1; then
 		fail "$s: mailtap exit $?: $(tail -3 "$OUT/$s.mailtap.log")"
 		continue
 	fi
 	touch "$alerts"
+	if [ "$s" = quic ]; then
+		# every QUIC session is named from the SNI of its Initials, one
+		# record per connection (labels: quic_sessions)
+		if msg=$($PY - "$OUT/$s.labels.json" "$OUT/$s.sessions.jsonl" <<'PYEOF' 2>&1
+import collections, json, sys
+L = json.load(open(sys.argv[1]))
+recs = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+q = [r for r in recs if r["event_type"] == "session" and r["proto"] == "UDP"
+     and r["dest_port"] == 443]
+bad = collections.Counter(
+    (r.get("app_proto"), r.get("quic_version"), r.get("provider"), r.get("service"),
+     r.get("sni"), r.get("classified_by"), r.get("alpn"), (r.get("ja4") or "")[:1])
+    for r in q)
+want = ("quic", "1", "google", "web", "mail.google.com", "sni", "h3", "q")
+assert set(bad) == {want}, "QUIC session records: %s" % dict(bad)
+assert len(q) == L["quic_sessions"], "%d QUIC session records, labels say %d" % (
+    len(q), L["quic_sessions"])
+print("%d QUIC sessions: app_proto quic, quic_version 1, google/web, sni "
+      "mail.google.com, classified_by sni, JA4 %s" % (len(q), q[0]["ja4"]))
+PYEOF
+		); then
+			ok "$s: sessions: $msg"
+		else
+			fail "$s: sessions: $(printf '%s' "$msg" | tail -1)"
+		fi
+	fi
 	out=$($PY tests/scenarios/check_alerts.py "$OUT/$s.labels.json" "$alerts")
 	printf '%s\n' "$out" | grep -v '^#summary'
 	read -r _ p f <<<"$(printf '%s\n' "$out" | grep '^#summary')"
