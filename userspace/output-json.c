@@ -189,6 +189,23 @@ json_t *alert_to_json(const struct score_alert *a, const char *sensor)
 		json_array_append_new(rs, ro);
 	}
 	json_object_set_new(o, "reasons", rs);
+	if (a->series_n) {
+		json_t *sr = json_object(), *dn = json_array(), *up = json_array(), *cs = json_array();
+		json_object_set_new(sr, "bucket_s", json_integer(SCORE_BUCKET_S));
+		set_time(sr, "start", a->series_start_ns);
+		for (uint32_t i = 0; i < a->series_n; i++) {
+			json_array_append_new(dn, json_integer((json_int_t)a->series_down[i]));
+			json_array_append_new(up, json_integer((json_int_t)a->series_up[i]));
+		}
+		json_object_set_new(sr, "toclient", dn);
+		json_object_set_new(sr, "toserver", up);
+		json_object_set_new(sr, "baseline_per_bucket", num_or_null(a->series_baseline));
+		json_object_set_new(sr, "peer_per_bucket", num_or_null(a->series_peer));
+		for (unsigned i = 0; i < a->n_conn_starts; i++)
+			json_array_append_new(cs, json_integer(a->conn_starts[i]));
+		json_object_set_new(sr, "conn_starts", cs);
+		json_object_set_new(o, "series", sr);
+	}
 	cids = json_array();
 	for (unsigned i = 0; i < a->n_cids; i++)
 		json_array_append_new(cids, json_string(a->cids[i]));

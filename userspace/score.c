@@ -1381,6 +1381,44 @@ static enum score_gate maybe_alert(struct score_engine *e, const struct score_ev
 	return GATE_NONE;
 }
 
+/* The series an alert carries for charts: the pair's buckets over the
+ * evidence window (at least 12, at most SCORE_SERIES_MAX, newest last),
+ * the references of the volume window judged, per bucket, and a beacon
+ * stream's connection starts. */
+static void alert_series(const struct pair *p, const struct stream *s,
+			 const struct volume_eval *v, struct score_alert *a)
+{
+	uint64_t span = a->window_end_ns > a->window_start_ns ?
+			(a->window_end_ns - a->window_start_ns) / NS : 0;
+	uint32_t n = (uint32_t)(span / SCORE_BUCKET_S);
+	double per = v->window_s == DAY_S ? (double)DAY_S / SCORE_BUCKET_S :
+					    (double)HOUR_S / SCORE_BUCKET_S;
+
+	if (n < 12)
+		n = 12;
+	if (n > SCORE_SERIES_MAX)
+		n = SCORE_SERIES_MAX;
+	if (n > p->cur_bucket + 1)
+		n = (uint32_t)p->cur_bucket + 1;
+	a->series_n = n;
+	a->series_start_ns = (p->cur_bucket + 1 - n) * SCORE_BUCKET_S * NS;
+	for (uint32_t k = 0; k < n; k++) {
+		unsigned i = (unsigned)((p->cur_bucket + 1 - n + k) % SCORE_MAX_BUCKETS);
+		a->series_down[k] = p->down[i];
+		a->series_up[k] = p->up[i];
+	}
+	a->series_baseline = isnan(v->own) ? NAN : v->own / per;
+	a->series_peer = isnan(v->peer) ? NAN : v->peer / per;
+	a->n_conn_starts = 0;
+	if (a->kind == SIG_BEACONING && s) {
+		for (unsigned k = 0; k < s->conn_n; k++) {
+			unsigned i = (s->conn_head + SCORE_BEACON_MAX - s->conn_n + k) % SCORE_BEACON_MAX;
+			if ((uint64_t)s->conn_ts[i] * NS + (uint64_t)DAY_S * NS >= a->ts_ns)
+				a->conn_starts[a->n_conn_starts++] = s->conn_ts[i];
+		}
+	}
+}
+
 static void trace(struct score_engine *e, const struct score_event *ev,
 		  const struct score_reason *rs, double score, bool learning,
 		  enum score_gate gate, enum score_signal kind, const char *id, uint32_t rev)
@@ -1496,6 +1534,7 @@ static void evaluate(struct score_engine *e, const struct score_event *ev,
 	a.window_sessions = w->sessions;
 	a.window_toserver = w->up;
 	a.window_toclient = w->down;
+	alert_series(p, s, a.kind == SIG_BULK_UPLOAD ? &vu : &vd, &a);
 	gate = maybe_alert(e, ev, p, evidence_of(p, &bv, a.kind, ev), &a, &id, &rev);
 	if (tracing(e, ev->client))
 		trace(e, ev, rs, a.score, learning, gate, a.kind, id, rev);

@@ -42,6 +42,7 @@
 #define SCORE_BEACON_MAX 256       /* connection starts kept per pair */
 #define SCORE_DAY_HOURS 24         /* the drip window: 24 h of hourly volumes */
 #define SCORE_PERIOD_BINS 96       /* beacon period classes (x1.12 from 8 s to a day) */
+#define SCORE_SERIES_MAX 96        /* 5-min buckets an alert carries: 8 h */
 
 struct score_net {
 	struct net_addr net;
@@ -165,6 +166,17 @@ struct score_alert {
 	unsigned n_reasons;
 	bool learning;               /* raised inside the learning period */
 	double confidence;           /* 1, or lower while baselines are still young */
+	/* the bounded series behind it, for charts (docs/alerts.md "series"):
+	 * the pair's bytes per 5-min bucket over the window (at least an
+	 * hour, at most SCORE_SERIES_MAX buckets, oldest first), the host's
+	 * own and the peers' level per bucket (NaN: none), and for beaconing
+	 * the stream's connection starts of the last 24 h */
+	uint64_t series_start_ns;
+	uint32_t series_n;
+	uint64_t series_down[SCORE_SERIES_MAX], series_up[SCORE_SERIES_MAX];
+	double series_baseline, series_peer;
+	uint32_t conn_starts[SCORE_BEACON_MAX];
+	unsigned n_conn_starts;
 	const char *cids[SCORE_MAX_CIDS];
 	unsigned n_cids;
 };
