@@ -414,11 +414,13 @@ static void metrics_refresh(struct sensor *s)
 			sum.delivered += st.delivered;
 			sum.spooled += st.spooled;
 			sum.dropped += st.dropped;
+			sum.queue_full += st.queue_full;
 			sum.spool_depth += st.spool_depth;
 		}
 		metrics_set_u64(s->metrics, "mailtap_redis_delivered_total", lv, sum.delivered);
 		metrics_set_u64(s->metrics, "mailtap_redis_spooled_total", lv, sum.spooled);
 		metrics_set_u64(s->metrics, "mailtap_redis_dropped_total", lv, sum.dropped);
+		metrics_set_u64(s->metrics, "mailtap_redis_queue_full_total", lv, sum.queue_full);
 		metrics_set_u64(s->metrics, "mailtap_spool_depth", lv, sum.spool_depth);
 	}
 }

@@ -7,19 +7,24 @@
  * and docs/redis.md.
  *
  * Order.  Every record gets a sequence number in out_redis_write order.
- * Undelivered records live in three places, always older to newer:
+ * Undelivered records live in three places:
  *   P  the batch the thread is sending (from the queue or the spool),
- *   Q  the in-memory queue,
- *   S  the spool, which takes new records instead of Q while "spilling".
- * Spilling starts when Q is full, when Redis fails (the thread moves P and
- * Q to the spool then, so a crash of the process loses nothing already
- * spilled) or at open when the spool holds records from an earlier run;
- * it ends when P, Q and S are all empty.  P and Q moved to a non-empty
- * spool go in front of it (spool_insert_front), keeping the order.
+ *   Q  the in-memory queue, filled by out_redis_write and nothing else,
+ *   S  the spool, written by the delivery thread only.
+ * Not spilling, S is empty and P is taken from Q.  "Spilling" starts when
+ * Redis fails (the thread appends P, then Q, to the empty spool), when Q
+ * is half full (Redis slower than the records) or at open when the spool
+ * holds records from an earlier run; while spilling, the thread moves Q
+ * to the end of S within flush_ms (also while it backs off) and sends
+ * from S, so S holds older records than Q; it ends when S is empty.
  *
- * Locks: r->lock (queue, flags, counters, health), then the spool's own
- * lock, never the other way round; r->ctx_lock only guards freeing the
- * hiredis context against out_redis_close shutting its socket down.
+ * Threads.  The writer (the capture thread) only takes r->lock to queue a
+ * record or read the counters: no file or socket I/O, no log line, not
+ * even the spool's lock (its counters are cached in r by the thread).
+ * The delivery thread never holds r->lock across I/O.  Locks: r->lock,
+ * then the spool's own lock, never the other way round; r->ctx_lock only
+ * guards freeing the hiredis context against out_redis_close shutting
+ * its socket down.
  */
 #include "output-redis.h"
 
@@ -36,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util-log.h"
 #include "util-time.h"
 
 #define OUT_REDIS_QUEUE_BYTES       (64u * 1024 * 1024)  /* bound on queued payload */
@@ -46,8 +52,9 @@
 enum {
 	REP_CONNECT = 1 << 0, REP_AUTH = 1 << 1, REP_NOAUTH = 1 << 2,
 	REP_WRONGTYPE = 1 << 3, REP_OOM = 1 << 4, REP_NOPERM = 1 << 5,
-	REP_OTHER = 1 << 6, REP_SPOOL = 1 << 7, REP_DROP = 1 << 8,
+	REP_OTHER = 1 << 6, REP_SPOOL = 1 << 7, REP_DROP = 1 << 8, REP_QFULL = 1 << 9,
 };
+#define REP_STICKY (REP_DROP | REP_QFULL)   /* drops are reported once per run */
 
 struct out_redis {
 	struct out_redis_url u;
@@ -66,9 +73,11 @@ struct out_redis {
 	size_t qhead, qlen, qbytes;
 	uint64_t first_queued_ms;   /* arrival of the oldest queued record */
 	uint64_t next_seq;
-	uint64_t spool_writes;      /* bumped by every spool append from write */
 	uint64_t spool_dropped_seen; /* spool drops already reported */
-	int spilling, stopping, done;
+	uint64_t sp_depth, sp_dropped; /* the spool's counters, as the thread last saw them */
+	int queue_full_pending;     /* a write found the queue full: the thread reports it */
+	int spilling;               /* the thread moves Q to the spool and delivers from there */
+	int stopping, done;
 	uint64_t deadline_ms;
 	struct out_health hb;
 	char hb_version[64], hb_mode[32], hb_state[16];
@@ -89,9 +98,8 @@ struct out_redis {
 	struct spool_rec *p;        /* the batch, r->u.batch slots */
 	size_t np;
 	int p_from_spool;
-	uint64_t seen_spool_writes;
-	int spool_unread;           /* the spool may hold records not read yet
-	                            * (set by the thread; writes bump spool_writes) */
+	struct spool_rec *sp;       /* records on their way to the spool, r->u.batch slots */
+	int spool_unread;           /* the spool may hold records not read yet */
 	unsigned backoff_ms;
 	int failing;
 };
@@ -122,7 +130,7 @@ static void cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t unti
 
 /* ---- reporting --------------------------------------------------------- */
 
-/* Print one line "mailtap: redis DEST: ..." unless @cls was already
+/* Log one warning "mailtap: redis DEST: ..." (util-log) unless @cls was already
  * reported since the last successful delivery.  Called with r->lock not
  * held.  The message never contains the password (it is never formatted). */
 __attribute__((format(printf, 3, 4)))
@@ -141,7 +149,7 @@ static void report(struct out_redis *r, unsigned cls, const char *fmt, ...)
 	snprintf(r->errstr, sizeof(r->errstr), "%s", msg);
 	pthread_mutex_unlock(&r->lock);
 	if (first)
-		fprintf(stderr, "mailtap: redis %s: %s\n", r->dest, msg);
+		log_warn("redis %s: %s", r->dest, msg);
 }
 
 static const char *mode_type(const struct out_redis *r)
@@ -188,6 +196,22 @@ static void report_reply(struct out_redis *r, const char *cmd, const char *e)
 
 /* ---- queue ------------------------------------------------------------- */
 
+/* The spool's counters as the delivery thread last saw them, for the
+ * other threads (out_redis_get_stats), which never take the spool's lock:
+ * the thread may hold it through a write or an fdatasync.  Delivery
+ * thread only (and out_redis_open before the thread starts). */
+static void rd_spool_stats_refresh(struct out_redis *r)
+{
+	struct spool_stats ss = { 0 };
+	if (r->spool)
+		spool_get_stats(r->spool, &ss);
+	pthread_mutex_lock(&r->lock);
+	r->sp_depth = ss.depth;
+	r->sp_dropped = ss.dropped;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The spool's own counters.  Delivery thread only. */
 static uint64_t spool_dropped(struct out_redis *r)
 {
 	struct spool_stats ss;
@@ -206,84 +230,141 @@ static uint64_t spool_depth(struct out_redis *r)
 	return ss.depth;
 }
 
+/*
+ * The capture thread's only work: copy the record into the in-memory
+ * queue, or count it as dropped when the queue is full.  No file, no
+ * socket, no log line: the delivery thread reports the drop.
+ */
 int out_redis_write(struct out_redis *r, const char *id, const char *line, size_t len)
 {
 	struct spool_rec rec = { 0 };
 	size_t idlen = id ? strnlen(id, SPOOL_ID_MAX) : 0;
-	int rc = 0;
 
 	if (len && line[len - 1] == '\n')
 		len--;
-	pthread_mutex_lock(&r->lock);
-	rec.seq = r->next_seq++;
-	r->st.written++;
-	if (!r->spilling && r->qlen < r->u.queue && r->qbytes + len <= OUT_REDIS_QUEUE_BYTES) {
-		rec.id = malloc(idlen + 1);
-		rec.data = malloc(len + 1);
-		if (!rec.id || !rec.data) {
-			spool_rec_release(&rec);
-			r->st.dropped++;
-			rc = -ENOMEM;
-			goto out;
-		}
+	/* copied before the lock, so the lock is held for a few stores */
+	rec.id = malloc(idlen + 1);
+	rec.data = malloc(len + 1);
+	if (rec.id && rec.data) {
 		memcpy(rec.id, id ? id : "", idlen);
 		rec.id[idlen] = 0;
 		memcpy(rec.data, line, len);
 		rec.data[len] = 0;
 		rec.len = len;
-		if (!r->qlen)
-			r->first_queued_ms = now_ms();
-		r->q[(r->qhead + r->qlen) % r->u.queue] = rec;
-		r->qlen++;
-		r->qbytes += len;
-		if (r->qlen == r->u.batch)
-			pthread_cond_signal(&r->wake);
-		goto out;
 	}
-	if (r->spool) {
-		/* queue full or already spilling: the spool keeps the order;
-		 * what it refuses or drops to stay bounded, it counts */
-		r->spilling = 1;
-		rc = spool_append(r->spool, rec.seq, id ? id : "", idlen, line, len);
-		if (rc == 0) {
-			r->st.spooled++;
-			r->spool_writes++;
-			if ((r->spool_writes & 255) == 1)
-				pthread_cond_signal(&r->wake);
-		}
-		if (rc == 0 && spool_dropped(r) > r->spool_dropped_seen) {
-			r->spool_dropped_seen = spool_dropped(r);
-			rc = -ENOSPC;   /* the oldest went: report it below */
-		} else if (rc < 0) {
-			rc = rc == -ENOMEM ? -ENOSPC : rc;
-		}
-		goto out;
-	}
-	rc = -ENOSPC;
-	r->st.dropped++;
-out:
-	pthread_mutex_unlock(&r->lock);
-	if (rc == -ENOMEM) {
+	pthread_mutex_lock(&r->lock);
+	r->st.written++;
+	if (!rec.id || !rec.data) {
+		r->st.dropped++;
+		pthread_mutex_unlock(&r->lock);
+		spool_rec_release(&rec);
 		errno = ENOMEM;
-		return rc;
+		return -ENOMEM;
 	}
-	if (rc < 0) {
-		/* a drop by the bound is the documented policy, not a failed
-		 * sink: counted, reported once, and out_redis_close fails */
-		report(r, REP_DROP, "%s: records are being dropped (counted)",
-		       r->spool ? "the spool is full or refuses records" :
-		       "the queue is full and there is no spool");
-		rc = 0;
+	if (r->qlen >= r->u.queue || r->qbytes + len > OUT_REDIS_QUEUE_BYTES) {
+		/* the documented bound: counted, reported by the thread */
+		r->st.dropped++;
+		r->st.queue_full++;
+		if (!r->queue_full_pending) {
+			r->queue_full_pending = 1;
+			pthread_cond_signal(&r->wake);
+		}
+		pthread_mutex_unlock(&r->lock);
+		spool_rec_release(&rec);
+		return 0;
 	}
-	return rc;
+	rec.seq = r->next_seq++;
+	if (!r->qlen)
+		r->first_queued_ms = now_ms();
+	r->q[(r->qhead + r->qlen) % r->u.queue] = rec;
+	r->qlen++;
+	r->qbytes += len;
+	if (r->qlen == r->u.batch)
+		pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }
 
-/* Move P (when it came from the queue) and Q into the spool, in order.
- * Delivery thread only. */
+/* Report what the spool's bound dropped since the last look (once). */
+static void rd_report_spool_drops(struct out_redis *r, size_t lost)
+{
+	uint64_t d = spool_dropped(r);
+	pthread_mutex_lock(&r->lock);
+	if (d > r->spool_dropped_seen) {
+		r->spool_dropped_seen = d;
+		lost += !lost;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (lost)
+		report(r, REP_DROP, "%s: records are being dropped (counted)",
+		       r->spool ? "the spool is full or refuses records" :
+		       "redis is failing and there is no spool");
+}
+
+/* Append @n records, in order, to the end of the spool (r->lock not
+ * held: this is the file I/O).  Returns how many were refused (counted
+ * as dropped by the spool). */
+static size_t rd_spool_append(struct out_redis *r, struct spool_rec *recs, size_t n)
+{
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++)
+		if (spool_append(r->spool, recs[i].seq, recs[i].id, strlen(recs[i].id),
+				 recs[i].data, recs[i].len) == 0)
+			ok++;
+	pthread_mutex_lock(&r->lock);
+	r->st.spooled += ok;
+	pthread_mutex_unlock(&r->lock);
+	return n - ok;
+}
+
+/* While spilling: move what the queue holds to the end of the spool, a
+ * batch at a time, the lock held only to take each batch.  Delivery
+ * thread only. */
+static void rd_spill_queue(struct out_redis *r)
+{
+	size_t lost = 0, moved = 0;
+
+	for (;;) {
+		size_t n = 0;
+		pthread_mutex_lock(&r->lock);
+		if (!r->spilling || !r->spool) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		while (n < r->u.batch && r->qlen) {
+			struct spool_rec *e = &r->q[r->qhead];
+			r->qbytes -= e->len;
+			r->sp[n++] = *e;
+			memset(e, 0, sizeof(*e));
+			r->qhead = (r->qhead + 1) % r->u.queue;
+			r->qlen--;
+		}
+		if (n)
+			r->spool_unread = 1;
+		pthread_mutex_unlock(&r->lock);
+		if (!n)
+			break;
+		lost += rd_spool_append(r, r->sp, n);
+		for (size_t i = 0; i < n; i++)
+			spool_rec_release(&r->sp[i]);
+		moved += n;
+		if (moved >= r->u.queue)
+			break;   /* the rest next time: let delivery run */
+	}
+	if (moved) {
+		rd_spool_stats_refresh(r);
+		rd_report_spool_drops(r, lost);
+	}
+}
+
+/* Redis failed: move P (when it came from the queue) and Q into the
+ * spool, in order, and spill from now on.  P from the queue means the
+ * spool was empty (the thread spills nothing while not spilling), so P
+ * then Q are appended; P from the spool is read again.  Delivery thread
+ * only. */
 static void rd_spill(struct out_redis *r)
 {
-	struct spool_rec *list = NULL;
-	size_t n = 0, lost = 0;
+	size_t lost = 0;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->p_from_spool) {
@@ -294,59 +375,50 @@ static void rd_spill(struct out_redis *r)
 		if (r->spool)
 			spool_rewind(r->spool);
 	}
-	if (!r->np && !r->qlen)
-		goto out;
-	list = malloc((r->np + r->qlen) * sizeof(*list));
-	if (!list)
-		goto out;   /* keep them in memory; next failure tries again */
-	for (size_t i = 0; i < r->np; i++)
-		list[n++] = r->p[i];
-	for (size_t i = 0; i < r->qlen; i++)
-		list[n++] = r->q[(r->qhead + i) % r->u.queue];
-	r->np = 0;
-	r->qhead = r->qlen = r->qbytes = 0;
-	if (!r->spool) {
-		lost = n;
-		r->st.dropped += n;
-	} else if (!r->spilling) {
-		/* the spool is empty: these are its oldest records */
-		for (size_t i = 0; i < n; i++) {
-			if (spool_append(r->spool, list[i].seq, list[i].id, strlen(list[i].id),
-					 list[i].data, list[i].len) == 0)
-				r->st.spooled++;
-			else
-				lost++;   /* counted by the spool */
-		}
-	} else if (spool_insert_front(r->spool, list, n) == 0) {
-		r->st.spooled += n;
-	} else {
-		lost = n;         /* counted by the spool */
-	}
-	if (r->spool)
+	if (r->spool) {
 		r->spilling = 1;
-	for (size_t i = 0; i < n; i++)
-		spool_rec_release(&list[i]);
-out:
-	r->spool_unread = 1;
-	if (spool_dropped(r) > r->spool_dropped_seen) {
-		r->spool_dropped_seen = spool_dropped(r);
-		lost += !lost;   /* the bound dropped the oldest: say so once */
+		r->spool_unread = 1;
+	}
+	if (!r->spool) {
+		/* nowhere to keep them: P and Q are lost, counted */
+		lost = r->np + r->qlen;
+		r->st.dropped += lost;
+		for (size_t i = 0; i < r->np; i++)
+			spool_rec_release(&r->p[i]);
+		for (size_t i = 0; i < r->qlen; i++)
+			spool_rec_release(&r->q[(r->qhead + i) % r->u.queue]);
+		r->np = 0;
+		r->qhead = r->qlen = r->qbytes = 0;
+		pthread_mutex_unlock(&r->lock);
+		if (lost)
+			rd_report_spool_drops(r, lost);
+		return;
 	}
 	pthread_mutex_unlock(&r->lock);
-	free(list);
-	if (lost)
-		report(r, REP_DROP, "%s: records are being dropped (counted)",
-		       r->spool ? "the spool is full or refuses records" :
-		       "redis is failing and there is no spool");
+	if (r->np) {
+		/* only this thread touches P */
+		lost += rd_spool_append(r, r->p, r->np);
+		for (size_t i = 0; i < r->np; i++)
+			spool_rec_release(&r->p[i]);
+		r->np = 0;
+	}
+	rd_spool_stats_refresh(r);
+	rd_report_spool_drops(r, lost);
+	rd_spill_queue(r);
 }
 
 /* Fill P from the queue or, when spilling, the spool.  Delivery thread. */
 static void rd_fill(struct out_redis *r)
 {
-	int n;
+	int n, spill_now = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->qlen) {
+	if (!r->spilling && r->spool && r->qlen >= r->u.queue / 2) {
+		/* Redis takes records slower than they come: rather than let
+		 * the queue fill (and drop), keep them in the spool */
+		r->spilling = spill_now = 1;
+	}
+	if (!r->spilling) {
 		while (r->np < r->u.batch && r->qlen) {
 			struct spool_rec *e = &r->q[r->qhead];
 			r->qbytes -= e->len;
@@ -359,11 +431,10 @@ static void rd_fill(struct out_redis *r)
 		pthread_mutex_unlock(&r->lock);
 		return;
 	}
-	if (!r->spilling || !r->spool) {
-		pthread_mutex_unlock(&r->lock);
-		return;
-	}
-	r->seen_spool_writes = r->spool_writes;
+	pthread_mutex_unlock(&r->lock);
+	if (spill_now)
+		rd_spill_queue(r);
+	pthread_mutex_lock(&r->lock);
 	r->spool_unread = 0;
 	pthread_mutex_unlock(&r->lock);
 
@@ -376,8 +447,9 @@ static void rd_fill(struct out_redis *r)
 	if (n < 0)
 		report(r, REP_SPOOL, "cannot read the spool %s: %s", r->spool_dir, strerror(-n));
 	pthread_mutex_lock(&r->lock);
-	if (!r->qlen && !spool_depth(r))
-		r->spilling = 0;     /* all caught up: back to the memory queue */
+	/* all caught up: the queue holds only newer records, send it directly */
+	if (!spool_depth(r))
+		r->spilling = 0;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -645,6 +717,8 @@ static int rd_heartbeat(struct out_redis *r)
 	NUM(f[4], st.dropped);
 	snprintf(f[5], sizeof(f[5]), "%s_retried", r->kind);
 	NUM(f[5], st.retried);
+	snprintf(f[7], sizeof(f[7]), "%s_queue_full", r->kind);
+	NUM(f[7], st.queue_full);
 	snprintf(f[6], sizeof(f[6]), "%s_last_error", r->kind);
 	hb_add(argv, lens, &argc, f[6], err);
 #undef NUM
@@ -686,17 +760,51 @@ static int nothing_left(struct out_redis *r)
 	return empty;
 }
 
-/* Wait for the next reconnect attempt; returns early when stopping. */
+/* Q is due to move on (to Redis or, spilling, to the spool): a batch is
+ * full or its oldest record waited flush_ms.  Called with r->lock held. */
+static int queue_due(const struct out_redis *r, uint64_t now)
+{
+	return r->qlen >= r->u.batch || (r->qlen && now >= r->first_queued_ms + r->u.flush_ms);
+}
+
+/* A write found the queue full: say so once (from here, not from the
+ * capture thread). */
+static void rd_report_queue_full(struct out_redis *r)
+{
+	int pending;
+	pthread_mutex_lock(&r->lock);
+	pending = r->queue_full_pending;
+	r->queue_full_pending = 0;
+	pthread_mutex_unlock(&r->lock);
+	if (pending)
+		report(r, REP_QFULL, "the in-memory queue is full (%u records or %u MiB): records are "
+		       "being dropped (counted as queue_full); raise ?queue= or see why delivery "
+		       "and the spool fall behind", r->u.queue, OUT_REDIS_QUEUE_BYTES >> 20);
+}
+
+/* Wait for the next reconnect attempt, moving Q to the spool meanwhile so
+ * that the queue never fills while Redis is down; returns early when
+ * stopping. */
 static void rd_backoff(struct out_redis *r)
 {
-	uint64_t until;
+	uint64_t until, now;
 	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : OUT_REDIS_BACKOFF_MIN_MS;
 	if (r->backoff_ms > r->u.backoff_max_ms)
 		r->backoff_ms = r->u.backoff_max_ms;
 	until = now_ms() + r->backoff_ms;
 	pthread_mutex_lock(&r->lock);
-	while (!r->stopping && now_ms() < until)
-		cond_wait_until(&r->wake, &r->lock, until);
+	while (!r->stopping && (now = now_ms()) < until) {
+		if ((r->spilling && queue_due(r, now)) || r->queue_full_pending) {
+			pthread_mutex_unlock(&r->lock);
+			rd_report_queue_full(r);
+			rd_spill_queue(r);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		cond_wait_until(&r->wake, &r->lock,
+				r->qlen && r->first_queued_ms + r->u.flush_ms < until ?
+				r->first_queued_ms + r->u.flush_ms : until);
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -713,11 +821,11 @@ static void rd_succeeded(struct out_redis *r)
 	if (r->failing) {
 		uint64_t depth = spool_depth(r);
 		r->failing = 0;
-		fprintf(stderr, "mailtap: redis %s: delivering again (%llu records waiting in the spool)\n",
-			r->dest, (unsigned long long)depth);
+		log_notice("redis %s: delivering again (%llu records waiting in the spool)",
+			   r->dest, (unsigned long long)depth);
 	}
 	pthread_mutex_lock(&r->lock);
-	r->reported &= REP_DROP;   /* later problems are reported again */
+	r->reported &= REP_STICKY;   /* later problems are reported again */
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -732,12 +840,10 @@ static void *rd_main(void *arg)
 		pthread_mutex_lock(&r->lock);
 		for (;;) {
 			now = now_ms();
-			if (r->stopping || r->hb_pending || r->np || r->qlen >= r->u.batch)
+			if (r->stopping || r->hb_pending || r->np || r->queue_full_pending ||
+			    queue_due(r, now))
 				break;
-			if (r->qlen && now >= r->first_queued_ms + r->u.flush_ms)
-				break;
-			if (!r->qlen && r->spilling &&
-			    (r->spool_unread || r->spool_writes != r->seen_spool_writes))
+			if (r->spilling && r->spool_unread)
 				break;
 			cond_wait_until(&r->wake, &r->lock,
 					r->qlen ? r->first_queued_ms + r->u.flush_ms : now + 1000);
@@ -747,6 +853,10 @@ static void *rd_main(void *arg)
 		hb = r->hb_pending;
 		pthread_mutex_unlock(&r->lock);
 
+		rd_report_queue_full(r);
+		/* spilling, Q goes behind what waits in the spool, which is
+		 * delivered first */
+		rd_spill_queue(r);
 		/* the last heartbeat (state "stopped") goes out too */
 		if (stopping && ((nothing_left(r) && !hb) || now_ms() >= deadline))
 			break;
@@ -775,17 +885,27 @@ static void *rd_main(void *arg)
 		if (!r->np)
 			continue;
 		if (rd_send(r) < 0) {
+			rd_spool_stats_refresh(r);
 			rd_failed(r);
 			if (stopping)
 				break;   /* no retries at exit: the spool keeps the rest */
 			rd_backoff(r);
 			continue;
 		}
+		rd_spool_stats_refresh(r);
 		rd_succeeded(r);
 	}
+	/* what is left waits in the spool for the next start; the spool is
+	 * synced and closed here, so no other thread ever touches it */
 	rd_spill(r);
 	rd_drop_ctx(r);
+	rd_spool_stats_refresh(r);
+	if (r->sp_depth)
+		log_notice("redis %s: %llu records wait in the spool %s for the next start",
+			   r->dest, (unsigned long long)r->sp_depth, r->spool_dir);
+	spool_free(r->spool);
 	pthread_mutex_lock(&r->lock);
+	r->spool = NULL;
 	r->done = 1;
 	pthread_cond_broadcast(&r->done_cond);
 	pthread_mutex_unlock(&r->lock);
@@ -821,6 +941,7 @@ static void out_redis_free(struct out_redis *r)
 		spool_rec_release(&r->p[i]);
 	free(r->q);
 	free(r->p);
+	free(r->sp);
 	spool_free(r->spool);
 	if (r->password) {
 		explicit_bzero(r->password, strlen(r->password));
@@ -840,6 +961,7 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 	pthread_condattr_t ca;
 	const char *pw, *base;
 	char uerr[300];
+	int terr;
 
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
@@ -906,12 +1028,16 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 	}
 	r->q = calloc(r->u.queue, sizeof(*r->q));
 	r->p = calloc(r->u.batch, sizeof(*r->p));
-	if (!r->q || !r->p) {
+	r->sp = calloc(r->u.batch, sizeof(*r->sp));
+	if (!r->q || !r->p || !r->sp) {
 		snprintf(err, errlen, "out of memory");
 		goto out_free;
 	}
-	if (pthread_create(&r->thread, NULL, rd_main, r) != 0) {
-		snprintf(err, errlen, "cannot start the redis thread: %s", strerror(errno));
+	rd_spool_stats_refresh(r);
+	terr = pthread_create(&r->thread, NULL, rd_main, r);
+	if (terr != 0) {
+		/* pthread_create returns the error; errno is not set */
+		snprintf(err, errlen, "cannot start the redis thread: %s", strerror(terr));
 		goto out_free;
 	}
 	r->thread_started = 1;
@@ -925,7 +1051,6 @@ out_free:
 int out_redis_close(struct out_redis *r, char *err, size_t errlen)
 {
 	struct out_sink_stats st;
-	uint64_t depth;
 	int rc = 0;
 
 	if (!r)
@@ -945,12 +1070,9 @@ int out_redis_close(struct out_redis *r, char *err, size_t errlen)
 	if (r->thread_started)
 		pthread_join(r->thread, NULL);
 
+	/* the thread has reported what waits in the spool, and closed it */
 	st = r->st;
-	st.dropped += spool_dropped(r);
-	depth = spool_depth(r);
-	if (depth)
-		fprintf(stderr, "mailtap: redis %s: %llu records wait in the spool %s for the next start\n",
-			r->dest, (unsigned long long)depth, r->spool_dir);
+	st.dropped += r->sp_dropped;
 	if (st.dropped) {
 		snprintf(err, errlen, "redis %s: %llu of %llu records were dropped%s%s", r->dest,
 			 (unsigned long long)st.dropped, (unsigned long long)st.written,
@@ -964,9 +1086,11 @@ int out_redis_close(struct out_redis *r, char *err, size_t errlen)
 void out_redis_get_stats(struct out_redis *r, struct out_sink_stats *out)
 {
 	pthread_mutex_lock(&r->lock);
+	/* cached by the thread: the spool's own lock may be held through an
+	 * fdatasync, and this runs on the capture thread */
 	*out = r->st;
-	out->spool_depth = spool_depth(r);
-	out->dropped += spool_dropped(r);
+	out->spool_depth = r->sp_depth;
+	out->dropped += r->sp_dropped;
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -8,9 +8,11 @@
  * out_redis_write() copies the record into a bounded in-memory queue and
  * returns; a delivery thread pipelines the records to Redis (XADD, RPUSH
  * or PUBLISH, binary-safe argv).  When Redis is unreachable, slow or
- * refusing, or the queue is full, records go to an on-disk spool
- * (spool.h) and are delivered in order once Redis is back, reconnecting
- * with exponential backoff.  At-least-once: consumers de-duplicate by the
+ * refusing, or the queue is half full, that thread moves records to an
+ * on-disk spool (spool.h), delivered in order once Redis is back,
+ * reconnecting with exponential backoff.  Only the delivery thread
+ * touches the spool after open: the writer never waits on the network
+ * or the disk, and a full queue drops the record (counted as queue_full).  At-least-once: consumers de-duplicate by the
  * record id.  The password comes from out_sink_config.redis_password (the
  * sensor's options layer reads $MAILTAP_REDIS_PASSWORD), never from the URL.
  */
@@ -36,10 +38,10 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 				 char *err, size_t errlen);
 
 /* Queue one record (copied; a trailing newline is not sent).  Never waits
- * for the network: a full queue spills to the spool.  0, also when the
- * record had to be dropped (spool full or refusing, or no spool: counted
- * in dropped, reported once on stderr, and out_redis_close then fails);
- * -ENOMEM. */
+ * for the network or the disk, makes no system call but the lock's: a
+ * full queue (r->u.queue records or 64 MiB) drops the record.  0, also
+ * then (counted in dropped and queue_full, reported once by the delivery
+ * thread, and out_redis_close then fails); -ENOMEM (counted in dropped). */
 int out_redis_write(struct out_redis *r, const char *id, const char *line, size_t len);
 
 /* Deliver for at most close_ms (not at all when Redis is down), leave the

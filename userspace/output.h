@@ -33,6 +33,8 @@ struct out_sink_stats {
 	uint64_t spooled;       /* records written to the spool */
 	uint64_t spool_depth;   /* records waiting in the spool now */
 	uint64_t retried, dropped;
+	uint64_t queue_full;    /* of dropped: the in-memory queue was full (the
+	                         * writer never waits for the spool or the network) */
 };
 
 /* What the main loop knows about the sensor, for the heartbeat of sinks

@@ -23,7 +23,7 @@ redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T" --save '' --appendonly n
 RPID=$!
 for i in $(seq 1 50); do redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 
-SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/output-redis-url.c userspace/util-units.c userspace/spool.c userspace/util-time.c"
+SRC="userspace/output.c userspace/output-file.c userspace/output-redis.c userspace/output-redis-url.c userspace/util-units.c userspace/util-log.c userspace/spool.c userspace/util-time.c"
 cc -std=gnu11 -O2 -D_GNU_SOURCE -Iuserspace $(pkg-config --cflags hiredis jansson zlib) -o "$T/driver" \
 	tests/redis/redis-driver.c $SRC $(pkg-config --libs hiredis jansson zlib) -lpthread -lm || exit 1
 
