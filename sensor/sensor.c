@@ -197,15 +197,17 @@ static void write_all(struct sensor *s, struct out_sink **sinks, int n, const ch
 		      const char *id, const char *line, size_t len)
 {
 	for (int i = 0; i < n; i++) {
-		if (out_sink_write(sinks[i], id, line, len) < 0) {
-			if (errno == EPIPE && !strcmp(out_sink_dest(sinks[i]), "-")) {
+		/* -errno; errno itself may be stale (the file sink's error is sticky) */
+		int rc = out_sink_write(sinks[i], id, line, len);
+		if (rc < 0) {
+			if (rc == -EPIPE && !strcmp(out_sink_dest(sinks[i]), "-")) {
 				/* the reader of stdout went away (`| head`): stop
 				 * quietly, like tcpdump */
 				s->stdout_closed = 1;
 				continue;
 			}
 			log_err("--%s %s: write failed: %s", what,
-				out_sink_dest(sinks[i]), strerror(errno));
+				out_sink_dest(sinks[i]), strerror(-rc));
 			s->output_failed = 1;
 		}
 	}
