@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * score-stats.c -- robust statistics, RITA v5 beacon sub-scores and a ring of
- * doubles.  Formulas: detection.md 1.2, activecm/rita analysis/beacons.go and
+ * score-stats.c -- robust statistics and RITA v5 beacon sub-scores.  Formulas: detection.md 1.2, activecm/rita analysis/beacons.go and
  * analysis/analysis.go (v5.1.1), montanaflynn/stats.  The arithmetic follows
  * the Go source operation by operation (same operand order, same rounding
  * calls) so that IEEE doubles give the same bits as RITA.  No allocation: the
@@ -263,52 +262,6 @@ double stat_robust_z(double x, double median, double mad, double mad_floor)
 		return x > median ? INFINITY : -INFINITY;
 	}
 	return (x - median) / den;
-}
-
-/* ---- ring -------------------------------------------------------------- */
-
-void stat_ring_init(struct stat_ring *r, double *storage, uint32_t cap)
-{
-	r->v = storage;
-	r->cap = storage ? cap : 0;
-	r->n = 0;
-	r->head = 0;
-}
-
-void stat_ring_clear(struct stat_ring *r)
-{
-	r->n = 0;
-	r->head = 0;
-}
-
-void stat_ring_push(struct stat_ring *r, double x)
-{
-	if (r->cap == 0)
-		return;
-	r->v[r->head] = x;
-	r->head = r->head + 1 == r->cap ? 0 : r->head + 1;
-	if (r->n < r->cap)
-		r->n++;
-}
-
-double stat_ring_at(const struct stat_ring *r, uint32_t i)
-{
-	uint64_t idx;
-
-	if (i >= r->n)
-		return NAN;
-	idx = ((uint64_t)r->head + r->cap - r->n + i) % r->cap;
-	return r->v[idx];
-}
-
-uint32_t stat_ring_copy(const struct stat_ring *r, double *out, uint32_t out_cap)
-{
-	uint32_t k = r->n < out_cap ? r->n : out_cap;
-	uint32_t skip = r->n - k;
-
-	for (uint32_t i = 0; i < k; i++)
-		out[i] = stat_ring_at(r, skip + i);
-	return k;
 }
 
 /* ---- RITA v5 beacon scoring -------------------------------------------- */

@@ -4,8 +4,8 @@
  * arrays (median, Tukey-hinge quartiles, type-7 quantiles, MAD, Bowley skew),
  * RITA v5 beacon sub-scores reimplemented bit-for-bit from
  * activecm/rita:analysis/beacons.go (v5.1.1) and montanaflynn/stats, the
- * bucketed threat score of activecm/rita:analysis/analysis.go, a fixed ring of
- * doubles for the engine's per-pair history, and a robust z-score.
+ * bucketed threat score of activecm/rita:analysis/analysis.go, and a robust
+ * z-score.
  *
  * Nothing here allocates, logs or keeps state: callers pass every array and
  * scratch buffer (sizes are stated per function), results depend only on the
@@ -153,39 +153,6 @@ double stat_bowley_skew(const struct stat_quartiles *q, double min_iqr);
  * is not > 0 (mad and floor both <= 0): 0 when x == median, else +-INFINITY.
  */
 double stat_robust_z(double x, double median, double mad, double mad_floor);
-
-/* ---- fixed-capacity ring of doubles ------------------------------------ */
-
-/*
- * The most recent @cap values pushed, oldest overwritten first.  @v is
- * borrowed: caller-owned storage of @cap doubles that must outlive the ring.
- * @n is the number of values held (<= cap); @head is the slot the next push
- * writes, so the oldest value is at (head + cap - n) % cap.  Not thread-safe.
- */
-struct stat_ring {
-	double *v;
-	uint32_t cap, n, head;
-};
-
-/* Attach @storage (@cap doubles, borrowed) and empty the ring.  cap 0 or a
- * NULL @storage gives a ring that holds nothing (pushes are dropped). */
-void stat_ring_init(struct stat_ring *r, double *storage, uint32_t cap);
-
-/* Forget every value; the storage is kept. */
-void stat_ring_clear(struct stat_ring *r);
-
-/* Append @x (any value, NaN included), overwriting the oldest when full. */
-void stat_ring_push(struct stat_ring *r, double x);
-
-/* The i-th oldest value held (i = 0 is the oldest); NaN if i >= n. */
-double stat_ring_at(const struct stat_ring *r, uint32_t i);
-
-/*
- * Copy the values held into @out in time order (oldest first).  If
- * @out_cap < n only the newest @out_cap values are copied.  Returns the number
- * of values written.  @out must not overlap the ring's storage.
- */
-uint32_t stat_ring_copy(const struct stat_ring *r, double *out, uint32_t out_cap);
 
 /* ---- RITA v5 beacon scoring -------------------------------------------- */
 

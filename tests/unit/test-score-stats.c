@@ -278,63 +278,6 @@ static void test_score_stats__robust_z(void)
 	CHECK(isnan(stat_robust_z(1, 5, 1, NAN)));
 }
 
-/* ---- ring -------------------------------------------------------------- */
-
-static void test_score_stats__ring(void)
-{
-	double st[4], out[8];
-	struct stat_ring r, z;
-
-	stat_ring_init(&r, st, 4);
-	CHECK_EQ_U(r.n, 0);
-	CHECK_EQ_U(stat_ring_copy(&r, out, 8), 0);
-	CHECK(isnan(stat_ring_at(&r, 0)));
-	for (int i = 1; i <= 3; i++)
-		stat_ring_push(&r, i);
-	CHECK_EQ_U(r.n, 3);
-	CHECK_EQ_U(stat_ring_copy(&r, out, 8), 3);
-	CHECK_EQ_D(out[0], 1);
-	CHECK_EQ_D(out[2], 3);
-	for (int i = 4; i <= 6; i++)
-		stat_ring_push(&r, i);
-	CHECK_EQ_U(r.n, 4);
-	CHECK_EQ_U(stat_ring_copy(&r, out, 8), 4);
-	CHECK_EQ_D(out[0], 3);
-	CHECK_EQ_D(out[1], 4);
-	CHECK_EQ_D(out[2], 5);
-	CHECK_EQ_D(out[3], 6);
-	CHECK_EQ_D(stat_ring_at(&r, 0), 3);
-	CHECK_EQ_D(stat_ring_at(&r, 3), 6);
-	CHECK(isnan(stat_ring_at(&r, 4)));
-	/* short output: the newest values, still oldest first */
-	CHECK_EQ_U(stat_ring_copy(&r, out, 2), 2);
-	CHECK_EQ_D(out[0], 5);
-	CHECK_EQ_D(out[1], 6);
-	CHECK_EQ_U(stat_ring_copy(&r, out, 0), 0);
-	/* many wraps */
-	for (int i = 7; i <= 1003; i++)
-		stat_ring_push(&r, i);
-	CHECK_EQ_U(stat_ring_copy(&r, out, 8), 4);
-	CHECK_EQ_D(out[0], 1000);
-	CHECK_EQ_D(out[3], 1003);
-	stat_ring_clear(&r);
-	CHECK_EQ_U(r.n, 0);
-	CHECK_EQ_U(stat_ring_copy(&r, out, 8), 0);
-	stat_ring_push(&r, 9);
-	CHECK_EQ_D(stat_ring_at(&r, 0), 9);
-	/* capacity 0 holds nothing */
-	stat_ring_init(&z, NULL, 0);
-	stat_ring_push(&z, 1);
-	CHECK_EQ_U(z.n, 0);
-	CHECK_EQ_U(stat_ring_copy(&z, out, 8), 0);
-	/* capacity 1 */
-	stat_ring_init(&z, st, 1);
-	stat_ring_push(&z, 1);
-	stat_ring_push(&z, 2);
-	CHECK_EQ_U(stat_ring_copy(&z, out, 8), 1);
-	CHECK_EQ_D(out[0], 2);
-}
-
 /* ---- RITA timestamp / data-size / statistical scores -------------------- */
 
 static void test_score_stats__ts_score_vectors(void)
@@ -969,7 +912,6 @@ int main(void)
 	RUN(test_score_stats__mad);
 	RUN(test_score_stats__bowley_skew_gate);
 	RUN(test_score_stats__robust_z);
-	RUN(test_score_stats__ring);
 	RUN(test_score_stats__ts_score_vectors);
 	RUN(test_score_stats__ts_score_edges);
 	RUN(test_score_stats__ds_score_vectors);
