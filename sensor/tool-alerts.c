@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tool-alerts.c -- mailtap-alerts: read mailtap records from a Redis
- * stream with a consumer group and print them, one line per record, or as
+ * stream (with a consumer group), a Redis list or a JSON-lines file and
+ * print them for an analyst (docs/alerts.md fields: severity, host, score,
+ * provider/service, kind, id/revision and the reasons' sentences), or as
  * raw JSON.  Several consumers in one group share the stream without
  * duplicates; entries a crashed consumer left pending are claimed
- * (XAUTOCLAIM) after --claim-idle-ms.  docs/redis.md describes the keys.
+ * (XAUTOCLAIM) after --claim-idle-ms.  docs/redis.md describes the keys,
+ * docs/tools.md the tool.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,29 +48,36 @@ struct alerts_stats {
 static void usage(FILE *fp)
 {
 	fputs(
-"usage: mailtap-alerts [options]\n"
-"Print mailtap records from a Redis stream, read with a consumer group.\n"
+"usage: mailtap-alerts [options] [SOURCE]\n"
+"Print mailtap alert (or session) records: when, severity, host, score,\n"
+"provider/service, kind, alert id/revision, then the reasons' sentences.\n"
 "\n"
-"  --redis URL            redis://[user@]host[:port][/db] or unix:/path/to/sock\n"
-"                         (default redis://127.0.0.1:6379); ?key=K picks the stream\n"
-"  --key KEY              the stream (default mailtap:alerts)\n"
+"SOURCE is a Redis URL, a JSON-lines file (what mailtap --alerts FILE writes),\n"
+"or - for stdin; without one, the default Redis server:\n"
+"  redis://[user@]host[:port][/db][?key=K&mode=list]   or unix:/path/to/sock[?...]\n"
+"  (default redis://127.0.0.1:6379).  A stream (the default mode) is read with a\n"
+"  consumer group; ?mode=list reads a list without removing entries.\n"
+"\n"
+"  --redis URL            the same as a URL SOURCE\n"
+"  --key KEY              the stream or list (default mailtap:alerts)\n"
 "  --group NAME           consumer group (default mailtap-alerts); created if missing\n"
 "  --consumer NAME        this consumer's name (default HOSTNAME-PID); reuse it after\n"
 "                         a crash to get its own pending entries back first\n"
 "  --from-new             a new group starts at new records ($), not the oldest (0)\n"
-"  -f, --follow           keep waiting for new records (else exit when drained)\n"
+"  -f, --follow           keep waiting for new records (else exit when drained);\n"
+"                         for a file, like tail -f\n"
 "  --json                 print the raw JSON record, one per line\n"
 "  --severity LIST        only records whose severity is in LIST (comma-separated)\n"
 "  --kind LIST            only records whose kind (or event_type) is in LIST\n"
-"  --host LIST            only records whose host, src_ip, dest_ip or sni is in LIST\n"
+"  --host LIST            only records whose src_ip, host, dest_ip or sni is in LIST\n"
 "  --count N              entries per read (default 100)\n"
 "  --claim-idle-ms N      take over entries other consumers left pending longer\n"
 "                         than N ms (default 60000)\n"
 "  -h, --help\n"
 "\n"
-"Every entry read is acknowledged (XACK) after it is printed, filtered out or not:\n"
-"use one group per filter.  The password comes from MAILTAP_REDIS_PASSWORD.\n"
-"Exit status: 0, 2 usage (or no such stream), 3 redis error.\n", fp);
+"Every stream entry read is acknowledged (XACK) after it is printed, filtered out\n"
+"or not: use one group per filter.  The password comes from MAILTAP_REDIS_PASSWORD.\n"
+"Exit status: 0, 2 usage (or no such stream/list/file), 3 redis error.\n", fp);
 }
 
 static void on_signal(int sig)
@@ -132,7 +142,7 @@ static int wanted(const struct alerts_opts *op, json_t *o)
 	if (op->kind && !in_list(op->kind, kind_of(o, b, sizeof(b))))
 		return 0;
 	if (op->host) {
-		static const char *const fields[] = { "host", "src_ip", "dest_ip", "sni" };
+		static const char *const fields[] = { "src_ip", "host", "dest_ip", "sni" };
 		int hit = 0;
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !hit; i++)
 			hit = in_list(op->host, field_text(o, fields[i], b, sizeof(b)));
@@ -142,26 +152,85 @@ static int wanted(const struct alerts_opts *op, json_t *o)
 	return 1;
 }
 
+/* The reasons' detail sentences, one indented line each ("signal: detail"). */
+static void print_reasons(json_t *o)
+{
+	json_t *reasons = json_object_get(o, "reasons");
+	size_t i;
+	json_t *r;
+
+	if (!json_is_array(reasons))
+		return;
+	json_array_foreach(reasons, i, r) {
+		const char *sig = json_string_value(json_object_get(r, "signal"));
+		const char *det = json_string_value(json_object_get(r, "detail"));
+		if (!det)
+			continue;
+		printf("    %s%s%s\n", sig ? sig : "", sig ? ": " : "", det);
+	}
+}
+
+/*
+ * An alert (docs/alerts.md):
+ *   TIME SEVERITY HOST score=N PROVIDER/SERVICE KIND alert=ID rev=N [learning]
+ *       SIGNAL: DETAIL            (one line per reason)
+ * Fields a record does not have are left out; a record from elsewhere with
+ * a `message` (or `reason`) string but no reasons gets that as one line.
+ */
+static void print_alert(json_t *o, const char *ts, const char *kind, const char *sev)
+{
+	char h[256], sc[32], pv[64], sv[64], id[64], rv[32], m[512];
+	const char *host = field_text(o, "src_ip", h, sizeof(h));
+	const char *score = field_text(o, "score", sc, sizeof(sc));
+	const char *prov = field_text(o, "provider", pv, sizeof(pv));
+	const char *svc = field_text(o, "service", sv, sizeof(sv));
+	const char *aid = field_text(o, "alert_id", id, sizeof(id));
+	const char *rev = field_text(o, "revision", rv, sizeof(rv));
+	const char *msg;
+
+	if (!host[0])
+		host = field_text(o, "host", h, sizeof(h));
+	printf("%s %s", ts, sev[0] ? sev : "-");
+	if (host[0])
+		printf(" %s", host);
+	if (score[0])
+		printf(" score=%s", score);
+	if (prov[0] || svc[0])
+		printf(" %s/%s", prov[0] ? prov : "-", svc[0] ? svc : "-");
+	printf(" %s", kind[0] ? kind : "alert");
+	if (aid[0])
+		printf(" alert=%s", aid);
+	if (rev[0])
+		printf(" rev=%s", rev);
+	if (json_is_true(json_object_get(o, "learning")))
+		fputs(" learning", stdout);
+	putchar('\n');
+	if (json_is_array(json_object_get(o, "reasons"))) {
+		print_reasons(o);
+		return;
+	}
+	msg = field_text(o, "message", m, sizeof(m));
+	if (!msg[0])
+		msg = field_text(o, "reason", m, sizeof(m));
+	if (msg[0])
+		printf("    %s\n", msg);
+}
+
 static void print_readable(json_t *o, const char *entry_id)
 {
 	char t[64], k[64], sv[64], h[256], a[64], b[64], c[64], d[64], e[64], f[64];
 	const char *ts = field_text(o, "ts", t, sizeof(t));
 	const char *kind = kind_of(o, k, sizeof(k));
 	const char *sev = severity_of(o, sv, sizeof(sv));
-	const char *host = field_text(o, "host", h, sizeof(h));
+	const char *et = json_string_value(json_object_get(o, "event_type"));
 
 	if (!ts[0])
 		ts = field_text(o, "timestamp", t, sizeof(t));
 	if (!ts[0])
 		ts = entry_id;
-	if (sev[0] || json_object_get(o, "kind")) {
-		/* an alert: what, how bad, who */
-		const char *msg = field_text(o, "message", a, sizeof(a));
-		if (!msg[0])
-			msg = field_text(o, "reason", a, sizeof(a));
-		printf("%s %s%s%s%s%s%s%s\n", ts, kind[0] ? kind : "alert",
-		       sev[0] ? " severity=" : "", sev, host[0] ? " host=" : "", host,
-		       msg[0] ? " " : "", msg);
+	if ((et && !strcmp(et, "alert")) || sev[0] || json_object_get(o, "kind")) {
+		/* an alert: when, how bad, who, what, and why */
+		print_alert(o, ts, kind, sev);
 		return;
 	}
 	/* a session record */
@@ -182,6 +251,41 @@ static void print_readable(json_t *o, const char *entry_id)
 		}
 	}
 	putchar('\n');
+}
+
+/*
+ * One record (JSON text, not NUL-terminated) from any source: parse,
+ * filter, print.  @what and @id name it in messages ("entry" and the
+ * stream id, "index" and the list index, "line" and the file line); a
+ * record without a time is shown with @id.  Returns 1 when printed.
+ */
+static int handle_record(const struct alerts_opts *op, const char *data, size_t dlen,
+			 const char *what, const char *id, struct alerts_stats *st)
+{
+	json_error_t jerr;
+	json_t *o;
+	int printed = 0;
+
+	st->read++;
+	o = json_loadb(data, dlen, 0, &jerr);
+	if (!o || !json_is_object(o)) {
+		fprintf(stderr, "mailtap-alerts: %s %s: not a JSON object: %s\n", what, id,
+			o ? "another JSON type" : jerr.text);
+		json_decref(o);
+		return 0;
+	}
+	if (wanted(op, o)) {
+		if (op->json) {
+			fwrite(data, 1, dlen, stdout);
+			putchar('\n');
+		} else {
+			print_readable(o, id);
+		}
+		st->printed++;
+		printed = 1;
+	}
+	json_decref(o);
+	return printed;
 }
 
 /* ---- redis ---------------------------------------------------------------- */
@@ -288,7 +392,6 @@ static int handle_entries(redisContext *c, const struct alerts_opts *op, redisRe
 		    e->element[0]->type != REDIS_REPLY_STRING)
 			continue;
 		n++;
-		st->read++;
 		fields = e->elements > 1 ? e->element[1] : NULL;
 		for (size_t f = 0; fields && fields->type == REDIS_REPLY_ARRAY &&
 		     f + 1 < fields->elements; f += 2) {
@@ -300,21 +403,9 @@ static int handle_entries(redisContext *c, const struct alerts_opts *op, redisRe
 			}
 		}
 		if (data) {
-			json_error_t jerr;
-			json_t *o = json_loadb(data, dlen, 0, &jerr);
-			if (!o) {
-				fprintf(stderr, "mailtap-alerts: entry %s: not JSON: %s\n",
-					e->element[0]->str, jerr.text);
-			} else if (wanted(op, o)) {
-				if (op->json) {
-					fwrite(data, 1, dlen, stdout);
-					putchar('\n');
-				} else {
-					print_readable(o, e->element[0]->str);
-				}
-				st->printed++;
-			}
-			json_decref(o);
+			handle_record(op, data, dlen, "entry", e->element[0]->str, st);
+		} else {
+			st->read++;
 		}
 		/* entries are acknowledged once printed (at-least-once) */
 		if (nack == 0) {
@@ -431,12 +522,12 @@ static uint64_t mono_ms(void)
 }
 
 /*
- * The stream must exist before the group is made: XGROUP CREATE ...
+ * The key must exist, with the type the mode reads: XGROUP CREATE ...
  * MKSTREAM would quietly make an empty stream of a mistyped --key and
- * drain it.  With --follow a missing stream is waited for (the consumer
- * may start before the sensor's first record).  0, or an exit status.
+ * drain it.  With --follow a missing key is waited for (the consumer may
+ * start before the sensor's first record).  0, or an exit status.
  */
-static int check_stream(redisContext *c, const struct alerts_opts *op)
+static int check_key(redisContext *c, const struct alerts_opts *op, const char *type)
 {
 	char where[300];
 	int said = 0;
@@ -456,28 +547,151 @@ static int check_stream(redisContext *c, const struct alerts_opts *op)
 			freeReplyObject(r);
 			return EXIT_REDIS;
 		}
-		if (!strcmp(r->str, "stream")) {
+		if (!strcmp(r->str, type)) {
 			freeReplyObject(r);
 			return 0;
 		}
 		if (strcmp(r->str, "none")) {
-			fprintf(stderr, "mailtap-alerts: '%s' at %s is a %s, not a stream; "
-				"is the sensor writing a list or a channel there (docs/redis.md)?\n",
-				op->key, where, r->str);
+			const char *hint = !strcmp(r->str, "list") ? "read it with ?mode=list" :
+					   !strcmp(r->str, "stream") ? "read it without ?mode=list" :
+					   "is the sensor writing a channel there (docs/redis.md)?";
+			fprintf(stderr, "mailtap-alerts: '%s' at %s is a %s, not a %s; %s\n",
+				op->key, where, r->str, type, hint);
 			freeReplyObject(r);
 			return EXIT_USAGE;
 		}
 		freeReplyObject(r);
 		if (!op->follow) {
-			fprintf(stderr, "mailtap-alerts: no stream '%s' at %s; is the sensor writing there?\n",
-				op->key, where);
+			fprintf(stderr, "mailtap-alerts: no %s '%s' at %s; is the sensor writing there?\n",
+				type, op->key, where);
 			return EXIT_USAGE;
 		}
 		if (!said++)
-			fprintf(stderr, "mailtap-alerts: no stream '%s' at %s yet; waiting for it\n",
-				op->key, where);
+			fprintf(stderr, "mailtap-alerts: no %s '%s' at %s yet; waiting for it\n",
+				type, op->key, where);
 		usleep(200000);
 	}
+	return 0;
+}
+
+/*
+ * A list (?mode=list, what the sensor RPUSHes): read from the head with
+ * LRANGE, --count at a time, without removing anything, so it can run
+ * beside a reader that pops (Logstash).  With --follow, new entries at the
+ * tail are polled for; when the list gets shorter than what was read
+ * (someone popped or trimmed it), reading goes on from its new end.
+ */
+static int run_list(const struct alerts_opts *op)
+{
+	struct alerts_stats st = { 0 };
+	redisContext *c = connect_redis(op);
+	long long next = 0;
+	int rc;
+
+	if (!c)
+		return EXIT_REDIS;
+	if ((rc = check_key(c, op, "list")) != 0)
+		goto out;
+	while (!stop_requested) {
+		char from[32], to[32];
+		const char *argv[] = { "LRANGE", op->key, from, to, NULL };
+		redisReply *r;
+
+		snprintf(from, sizeof(from), "%lld", next);
+		snprintf(to, sizeof(to), "%lld", next + (long long)op->count - 1);
+		if (!(r = cmd(c, argv))) {
+			rc = EXIT_REDIS;
+			goto out;
+		}
+		for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+			redisReply *e = r->element[i];
+			char idx[32];
+			snprintf(idx, sizeof(idx), "%lld", next + (long long)i);
+			if (e->type == REDIS_REPLY_STRING)
+				handle_record(op, e->str, e->len, "index", idx, &st);
+		}
+		next += r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : 0;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+			freeReplyObject(r);
+			continue;
+		}
+		freeReplyObject(r);
+		if (!op->follow)
+			break;
+		fflush(stdout);
+		{
+			const char *lv[] = { "LLEN", op->key, NULL };
+			redisReply *l = cmd(c, lv);
+			if (!l) {
+				rc = EXIT_REDIS;
+				goto out;
+			}
+			if (l->type == REDIS_REPLY_INTEGER && l->integer < next) {
+				fprintf(stderr, "mailtap-alerts: list '%s' shrank from %lld to %lld "
+					"entries (another reader pops it?); going on from its end\n",
+					op->key, next, l->integer);
+				next = l->integer;
+			}
+			freeReplyObject(l);
+		}
+		usleep(200000);
+	}
+	rc = 0;
+	fflush(stdout);
+	fprintf(stderr, "mailtap-alerts: %llu read, %llu printed\n", st.read, st.printed);
+out:
+	redisFree(c);
+	return rc;
+}
+
+/*
+ * JSON lines from a file (what `mailtap --alerts FILE` appends) or stdin
+ * ("-").  With --follow, a file is watched for lines appended later, like
+ * tail -f; a line still being written (no newline yet) waits.
+ */
+static int run_file(const struct alerts_opts *op, const char *path)
+{
+	struct alerts_stats st = { 0 };
+	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	unsigned long lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	int seekable;
+
+	if (!fp) {
+		fprintf(stderr, "mailtap-alerts: cannot open %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	seekable = fp != stdin && ftello(fp) >= 0;
+	while (!stop_requested) {
+		off_t at = seekable ? ftello(fp) : 0;
+		ssize_t n = getline(&line, &cap, fp);
+		char num[32];
+
+		if (n < 0 || (op->follow && seekable && line[n - 1] != '\n')) {
+			if (!op->follow || !seekable)
+				break;
+			/* at the end, or a partial last line: wait for more */
+			fflush(stdout);
+			clearerr(fp);
+			if (n > 0)
+				fseeko(fp, at, SEEK_SET);
+			usleep(200000);
+			continue;
+		}
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		if (n == 0)
+			continue;
+		snprintf(num, sizeof(num), "%lu", lineno);
+		handle_record(op, line, (size_t)n, "line", num, &st);
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+	fflush(stdout);
+	fprintf(stderr, "mailtap-alerts: %llu read, %llu printed\n", st.read, st.printed);
 	return 0;
 }
 
@@ -491,7 +705,7 @@ static int run(const struct alerts_opts *op)
 
 	if (!c)
 		return EXIT_REDIS;
-	if ((n = check_stream(c, op)) != 0) {
+	if ((n = check_key(c, op, "stream")) != 0) {
 		redisFree(c);
 		return n;
 	}
@@ -560,14 +774,14 @@ int main(int argc, char **argv)
 	};
 	struct alerts_opts op = { .group = "mailtap-alerts", .count = 100,
 				  .claim_idle_ms = 60000, .block_ms = 2000 };
-	const char *url = "redis://127.0.0.1:6379";
+	const char *url = "redis://127.0.0.1:6379", *file = NULL;
 	char err[300], host[128];
-	int ch;
+	int ch, url_given = 0;
 
 	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		char *end;
 		switch (ch) {
-		case 'r': url = optarg; break;
+		case 'r': url = optarg; url_given = 1; break;
 		case 'k': op.key = optarg; break;
 		case 'g': op.group = optarg; break;
 		case 'c': snprintf(op.consumer, sizeof(op.consumer), "%s", optarg); break;
@@ -596,12 +810,41 @@ int main(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
+	/* one positional source: a Redis URL (as --redis), a file, or - */
 	if (optind < argc) {
-		fprintf(stderr, "mailtap-alerts: unexpected argument '%s'\n", argv[optind]);
+		const char *src = argv[optind++];
+		if (!strncmp(src, "redis://", 8) || !strncmp(src, "rediss://", 9) ||
+		    !strncmp(src, "unix:", 5)) {
+			if (url_given) {
+				fprintf(stderr, "mailtap-alerts: '%s' and --redis both name the server\n", src);
+				return EXIT_USAGE;
+			}
+			url = src;
+		} else if (url_given) {
+			fprintf(stderr, "mailtap-alerts: a file ('%s') and --redis: read one source\n", src);
+			return EXIT_USAGE;
+		} else {
+			file = src;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailtap-alerts: unexpected argument '%s' (one source at a time)\n",
+			argv[optind]);
+		usage(stderr);
 		return EXIT_USAGE;
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (file)
+		return run_file(&op, file);
 	if (out_redis_url_parse(url, &op.url, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mailtap-alerts: --redis '%s': %s\n", url, err);
+		fprintf(stderr, "mailtap-alerts: '%s': %s\n", url, err);
+		return EXIT_USAGE;
+	}
+	if (op.url.mode == OUT_REDIS_MODE_CHANNEL) {
+		fprintf(stderr, "mailtap-alerts: mode=channel keeps nothing to read back; "
+			"use a stream or a list, or redis-cli SUBSCRIBE for a live view\n");
 		return EXIT_USAGE;
 	}
 	if (!op.key)
@@ -612,8 +855,5 @@ int main(int argc, char **argv)
 		host[sizeof(host) - 1] = 0;
 		snprintf(op.consumer, sizeof(op.consumer), "%s-%d", host, (int)getpid());
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	return run(&op);
+	return op.url.mode == OUT_REDIS_MODE_LIST ? run_list(&op) : run(&op);
 }
