@@ -38,6 +38,7 @@ struct reasm_slot {
 	uint32_t next_free;
 	uint32_t tls_off;        /* where TLS starts in the stream (STARTTLS) */
 	uint8_t tls_off_known;
+	uint8_t srv_tls_base;    /* server side after STARTTLS: its TLS start is set */
 	uint8_t buf[APP_REASM_BYTES];
 };
 
@@ -219,6 +220,7 @@ static struct reasm_slot *reasm_get(struct app_layer *app, uint32_t *slot)
 	stream_prefix_init(&r->sp, r->buf, sizeof(r->buf));
 	r->tls_off = 0;
 	r->tls_off_known = 0;
+	r->srv_tls_base = 0;
 	*slot = idx;
 	return r;
 }
@@ -702,8 +704,21 @@ static void server_payload(struct app_layer *app, struct flow *f, struct flow_id
 		finish_classify(app, f, id);
 		return;
 	}
-	if (sd->isn_valid)
+	if (id->starttls) {
+		/* after STARTTLS the server's TLS starts after its cleartext
+		 * prelude ("220 Ready to start TLS"), which went by before the
+		 * ClientHello was read: the first server segment that opens a
+		 * TLS handshake record is the start of the stream to parse */
+		if (!r->srv_tls_base) {
+			if (p->payload_caplen < 3 || p->payload[0] != TLS_CONTENT_HANDSHAKE ||
+			    p->payload[1] != 3)
+				return;
+			stream_prefix_set_isn(&r->sp, p->seq);
+			r->srv_tls_base = 1;
+		}
+	} else if (sd->isn_valid) {
 		stream_prefix_set_isn(&r->sp, sd->isn);
+	}
 	(void)stream_prefix_add(&r->sp, p->seq, p->payload, p->payload_caplen);
 	n = stream_prefix_contiguous(&r->sp);
 	if (!n)
