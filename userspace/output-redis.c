@@ -453,6 +453,22 @@ static void rd_fill(struct out_redis *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* A stable 64-bit name of where records go: server (host and port, or
+ * the socket path), db, key and mode.  FNV-1a: not a secret, only a
+ * directory name that differs when the destination does. */
+static uint64_t dest_identity(const struct out_redis *r)
+{
+	char id[OUT_REDIS_URL_HOST_MAX + 600];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int n = snprintf(id, sizeof(id), "%s|%s|%d|%d|%s|%d", r->u.is_unix ? "unix" : "tcp",
+			 r->u.host, r->u.is_unix ? 0 : r->u.port, r->u.db, r->key, (int)r->u.mode);
+	for (int i = 0; i < n && i < (int)sizeof(id); i++) {
+		h ^= (unsigned char)id[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 /* ---- hiredis ------------------------------------------------------------ */
 
 static void rd_drop_ctx(struct out_redis *r)
@@ -1011,7 +1027,11 @@ struct out_redis *out_redis_open(const char *dest, const struct out_sink_config 
 				 "redis is down)", r->dest, base, strerror(-rc));
 			goto out_free;
 		}
-		snprintf(r->spool_dir, sizeof(r->spool_dir), "%s/%s", base, r->kind);
+		/* one spool per destination: records spooled for one server, db,
+		 * key and mode are never delivered to another (a later run with
+		 * another URL gets its own directory) */
+		snprintf(r->spool_dir, sizeof(r->spool_dir), "%s/%s-%016llx", base, r->kind,
+			 (unsigned long long)dest_identity(r));
 		sc.dir = r->spool_dir;
 		r->spool = spool_open(&sc, serr, sizeof(serr));
 		if (!r->spool) {

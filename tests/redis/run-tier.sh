@@ -278,10 +278,33 @@ if [ "$n_old" -gt 1000 ] && cmp -s "$T/wk.ids" "$T/wk.want2"; then
 else
 	fail writer-sigkill-spool-delivered "$n_old old records; $(cmp "$T/wk.ids" "$T/wk.want2" 2>&1 | head -1); $(head -3 "$T/wk.err")"
 fi
-if [ "$(ls "$T/spool-wk/sessions" | grep -c '^seg-')" = 0 ]; then
+if [ "$(ls "$T"/spool-wk/sessions-* | grep -c '^seg-')" = 0 ]; then
 	ok spool-emptied-after-delivery
 else
-	fail spool-emptied-after-delivery "$(ls "$T/spool-wk/sessions")"
+	fail spool-emptied-after-delivery "$(ls "$T"/spool-wk/sessions-*)"
+fi
+
+# ---- a spool belongs to one destination ----------------------------------
+# Records spooled while key t:own was down must go to t:own on the next
+# start, never to another key (or server, db, mode) that later runs with
+# the same spool directory use.
+P6=$(free_port)
+gen_records "$T/own.jsonl" 200 own
+timeout 60 "$DRIVER" "redis://127.0.0.1:$P6?key=t:own&$QS&close_ms=200&spool=$T/spool-own" \
+	"$T/own.jsonl" >/dev/null 2>"$T/own.err"
+start_redis own "$P6"
+gen_records "$T/other.jsonl" 10 other
+timeout 60 "$DRIVER" "redis://127.0.0.1:$P6?key=t:other&$QS&spool=$T/spool-own" "$T/other.jsonl" \
+	>/dev/null 2>>"$T/own.err"
+n_other=$(stream_ids "$P6" t:other | grep -c .)
+n_leak=$(stream_ids "$P6" t:other | grep -c '^own')
+timeout 60 "$DRIVER" "redis://127.0.0.1:$P6?key=t:own&$QS&spool=$T/spool-own" /dev/null \
+	>/dev/null 2>>"$T/own.err"
+n_own=$(stream_ids "$P6" t:own | grep -c '^own')
+if [ "$n_other" = 10 ] && [ "$n_leak" = 0 ] && [ "$n_own" = 200 ]; then
+	ok spool-tied-to-destination "200 records spooled for t:own stayed out of t:other and reached t:own"
+else
+	fail spool-tied-to-destination "t:other has $n_other records ($n_leak spooled for t:own), t:own $n_own of 200; $(head -3 "$T/own.err")"
 fi
 
 # ---- close is bounded when redis is down --------------------------------
@@ -306,9 +329,12 @@ for pol in oldest newest; do
 	timeout 30 "$DRIVER" "redis://127.0.0.1:$P3?key=t:bound-$pol&close_ms=300&timeout_ms=300&spool_max=256k&spool_drop=$pol&spool=$T/spool-bound-$pol" \
 		"$T/bound.jsonl" >/dev/null 2>"$T/bound-$pol.err"
 	rc=$?
-	timeout 30 "$DRIVER" "$URL?key=t:bound-$pol&$QS&spool=$T/spool-bound-$pol" /dev/null >/dev/null 2>/dev/null
-	n=$(rcli -p "$P1" XLEN "t:bound-$pol")
-	ids=$(stream_ids "$P1" "t:bound-$pol")
+	# the spool belongs to that destination: bring it up and deliver there
+	start_redis "bound_$pol" "$P3"
+	timeout 30 "$DRIVER" "redis://127.0.0.1:$P3?key=t:bound-$pol&$QS&spool=$T/spool-bound-$pol" /dev/null >/dev/null 2>/dev/null
+	n=$(rcli -p "$P3" XLEN "t:bound-$pol")
+	ids=$(stream_ids "$P3" "t:bound-$pol")
+	kill_redis "bound_$pol"
 	first=$(echo "$ids" | head -1)
 	last=$(echo "$ids" | tail -1)
 	if [ "$pol" = oldest ]; then keep=$last want=bound0005000; else keep=$first want=bound0000001; fi

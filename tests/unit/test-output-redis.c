@@ -12,6 +12,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -192,7 +193,15 @@ static void test_output_redis__capture_thread_no_io_when_down(void)
 	CHECK_EQ_I(out_sink_close(a.sink, err, sizeof(err)), 0);
 
 	/* and they are on disk, for the next start */
-	snprintf(sub, sizeof(sub), "%s/alerts", dir);
+	{
+		glob_t g;
+		char pat[sizeof(sub)];
+		snprintf(pat, sizeof(pat), "%s/alerts-*", dir); /* one per destination */
+		CHECK_EQ_I(glob(pat, 0, NULL, &g), 0);
+		CHECK_EQ_U(g.gl_pathc, 1);
+		snprintf(sub, sizeof(sub), "%s", g.gl_pathc ? g.gl_pathv[0] : pat);
+		globfree(&g);
+	}
 	sc.dir = sub;
 	sp = spool_open(&sc, err, sizeof(err));
 	CHECK(sp != NULL);
