@@ -15,6 +15,7 @@
 
 #include "capture.h"
 #include "parse.bpf.h"
+#include "tunnel.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -100,6 +101,7 @@ static __always_inline void fill_hdr(struct capture_event *e, __u8 type, __u8 di
 	e->ts_ns = p->now;
 	e->ifindex = p->ifindex;
 	e->key = *key;
+	e->pad = 0;
 }
 
 /* Global subprograms (verified once, on their own) keep the verifier's
@@ -242,6 +244,8 @@ static __always_inline int make_key(struct capture_flow_key *k, const struct pkt
 	k->vlan[1] = p->vlan[1];
 	k->proto = p->proto;
 	k->family = p->family;
+	k->tunnel_kind = p->tun_kind;
+	k->tunnel_id = p->tun_id;
 	return swap;
 }
 
@@ -393,10 +397,17 @@ static __always_inline int account(void *ctx, int is_xdp, struct pkt *p)
 	dir = make_key(&key, p) ? CAPTURE_DIR_BA : CAPTURE_DIR_AB;
 
 	/* wire bytes: the frame, the tag TC took out, and the headers of
-	 * the segments GRO/GSO folded into this one */
-	bytes = (__u64)p->frame_len + p->vlan_accel;
-	if (p->segs > 1)
-		bytes += (__u64)(p->segs - 1) * (p->hdr_len + p->vlan_accel);
+	 * the segments GRO/GSO folded into this one; tunnelled: the inner
+	 * packet from its first byte to the end its outer header declared */
+	if (p->depth) {
+		bytes = p->l_end > p->in_off ? p->l_end - p->in_off : 0;
+		if (p->segs > 1 && p->hdr_len > p->in_off)
+			bytes += (__u64)(p->segs - 1) * (p->hdr_len - p->in_off);
+	} else {
+		bytes = (__u64)p->frame_len + p->vlan_accel;
+		if (p->segs > 1)
+			bytes += (__u64)(p->segs - 1) * (p->hdr_len + p->vlan_accel);
+	}
 
 	/* DNS responses go up whatever the filter says */
 	if (cfg_dns && p->sport == 53 && p->payload_len && (p->flags & PF_L4) &&
@@ -505,11 +516,63 @@ __noinline int account_xdp(struct xdp_md *ctx, struct pkt *p)
 	return account(ctx, 1, p);
 }
 
+/* A tunnel in the parsed layer: 1 when one was opened (the inner packet
+ * is the current layer, to be parsed next). */
+static __always_inline int tunnel_step(void *data, void *data_end, struct pkt *p)
+{
+	int t;
+
+	if (!tunnel_maybe(p))
+		return 0;
+	t = tunnel_next(data, data_end, p);
+	if (t == TUN_NONE)
+		return 0;
+	if (t == TUN_OPENED) {
+		stat_add(CAPTURE_STAT_TUN_VXLAN + ((p->tun_type - 1) & 7), 1);
+		return 1;
+	}
+	stat_add(t == TUN_DEEP ? CAPTURE_STAT_TUN_DEPTH : CAPTURE_STAT_TUN_BAD, 1);
+	return 0;
+}
+
+/* Tunnels.  The outer frame is parsed inline by the hooks (the fast
+ * path); when tunnel_maybe() says its payload may be a tunnel, these
+ * global functions (each verified once, whatever the nesting) open it
+ * (tunnel_*) and parse the inner layers, one per pair of calls:
+ * parse_link_*() returns 0 at an IP header (else p->rc is final),
+ * parse_ip_*() 1 when one more tunnel was opened. */
+#define TUNNEL_FUNCS(hook, ctx_t)                                                         \
+__noinline int tunnel_##hook(ctx_t *ctx, struct pkt *p)                                   \
+{                                                                                         \
+	if (!p)                                                                           \
+		return 0;                                                                 \
+	return tunnel_step((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);      \
+}                                                                                         \
+__noinline int parse_link_##hook(ctx_t *ctx, struct pkt *p)                               \
+{                                                                                         \
+	if (!p)                                                                           \
+		return 1;                                                                 \
+	p->rc = parse_link((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);      \
+	return p->rc != PARSE_OK;                                                         \
+}                                                                                         \
+__noinline int parse_ip_##hook(ctx_t *ctx, struct pkt *p)                                 \
+{                                                                                         \
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;    \
+                                                                                          \
+	if (!p)                                                                           \
+		return 0;                                                                 \
+	p->rc = parse_ip(data, data_end, p);                                              \
+	return tunnel_step(data, data_end, p);                                            \
+}
+
+TUNNEL_FUNCS(tc, struct __sk_buff)
+TUNNEL_FUNCS(xdp, struct xdp_md)
+
 static __always_inline int tc_common(struct __sk_buff *skb, __u8 hook)
 {
 	struct pkt p;
-	void *data, *data_end;
 	__u32 need;
+	int i;
 
 	__builtin_memset(&p, 0, sizeof(p));
 	p.hook = hook;
@@ -532,9 +595,12 @@ static __always_inline int tc_common(struct __sk_buff *skb, __u8 hook)
 	need = skb->len < 256 ? skb->len : 256;
 	if (skb->data_end - skb->data < need)
 		bpf_skb_pull_data(skb, need);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	p.rc = parse_frame(data, data_end, p.frame_len, &p);
+	p.l_end = p.frame_len; /* l_off 0, l_kind LAYER_ETH */
+	p.rc = parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, &p);
+	if (tunnel_maybe(&p) && tunnel_tc(skb, &p))
+		for (i = 0; i < CAPTURE_MAX_TUNNEL; i++)
+			if (parse_link_tc(skb, &p) || !parse_ip_tc(skb, &p))
+				break;
 	account_tc(skb, &p);
 	return cfg_tc_chain ? TC_ACT_UNSPEC : TC_ACT_OK;
 }
@@ -555,8 +621,7 @@ SEC("xdp")
 int capture_xdp(struct xdp_md *ctx)
 {
 	struct pkt p;
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	int i;
 
 	__builtin_memset(&p, 0, sizeof(p));
 	p.hook = CAPTURE_HOOK_XDP;
@@ -566,7 +631,12 @@ int capture_xdp(struct xdp_md *ctx)
 	p.ifindex = ctx->ingress_ifindex;
 	stat_add(CAPTURE_STAT_PACKETS, 1);
 	stat_add(CAPTURE_STAT_BYTES, p.frame_len);
-	p.rc = parse_frame(data, data_end, p.frame_len, &p);
+	p.l_end = p.frame_len; /* l_off 0, l_kind LAYER_ETH */
+	p.rc = parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p);
+	if (tunnel_maybe(&p) && tunnel_xdp(ctx, &p))
+		for (i = 0; i < CAPTURE_MAX_TUNNEL; i++)
+			if (parse_link_xdp(ctx, &p) || !parse_ip_xdp(ctx, &p))
+				break;
 	account_xdp(ctx, &p);
 	return XDP_PASS;
 }

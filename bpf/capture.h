@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define CAPTURE_ABI_VERSION 1
+#define CAPTURE_ABI_VERSION 2
 
 /* --- sizes (map max_entries; userspace may resize before load) --- */
 #define CAPTURE_FLOW_MAX      65536        /* flows map (LRU hash) */
@@ -26,11 +26,26 @@
 #define CAPTURE_PAYLOAD_MAX   2048         /* data bytes in one payload record */
 #define CAPTURE_MAX_VLAN      2
 #define CAPTURE_MAX_IPV6_EXT  8
+#define CAPTURE_MAX_TUNNEL    4   /* nested encapsulations opened (= userspace DECODE_MAX_TUNNEL) */
+#define CAPTURE_GENEVE_OPT_MAX 252 /* GENEVE options: 6-bit length in 4-byte words */
+
+/* capture_flow_key.tunnel_kind: the same numbers as userspace's enum
+ * decode_tunnel_type (userspace/decode.h; checked in sensor/capture-bpf.c) */
+#define CAPTURE_TUN_NONE   0
+#define CAPTURE_TUN_VXLAN  1 /* UDP 4789, RFC 7348 */
+#define CAPTURE_TUN_GENEVE 2 /* UDP 6081, RFC 8926 */
+#define CAPTURE_TUN_GRE    3 /* RFC 2784/2890; PPTP enhanced GRE (RFC 2637) */
+#define CAPTURE_TUN_ERSPAN 4 /* ERSPAN I/II/III over GRE */
+#define CAPTURE_TUN_IPIP   5 /* 4in4, 6in4, 4in6, 6in6 */
 
 /* --- flow key: the canonical key of userspace/flow-table.h ---
  * Endpoint a is the lower (address, port) pair: addresses compared as
  * 16 big-endian bytes (IPv4 in addr[0], rest zero), then ports as numbers.
- * Ports are in host byte order, like struct flow_key. */
+ * Ports are in host byte order, like struct flow_key.  A tunnelled flow is
+ * keyed by its inner tuple; when the innermost tunnel carries a tenant id
+ * (VXLAN/GENEVE VNI, GRE key, ERSPAN II/III session id) it is part of the
+ * key too, as in userspace's flow_key.tunnel_kind/tunnel_id; keyless GRE,
+ * ERSPAN I, PPTP and IP-in-IP key like direct traffic. */
 struct capture_flow_key {
 	__be32 addr_a[4];
 	__be32 addr_b[4];
@@ -38,7 +53,9 @@ struct capture_flow_key {
 	__u16 vlan[CAPTURE_MAX_VLAN]; /* outer first, 12-bit ids; 0 = none */
 	__u8 proto;             /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 family;            /* 4 or 6 (NET_ADDR_V4 / NET_ADDR_V6) */
-	__u8 pad[2];            /* zero */
+	__u8 tunnel_kind;       /* CAPTURE_TUN_* whose id separates tenants; 0 = none */
+	__u8 pad;               /* zero */
+	__u32 tunnel_id;        /* VNI, GRE key or ERSPAN session id; 0 when kind 0 */
 };
 
 /* Direction indices of the per-flow arrays and of capture_event.dir:
@@ -60,7 +77,8 @@ struct capture_flow_key {
  * flags and state with plain stores / atomic ORs. */
 struct capture_flow_counters {
 	__u64 pkts[2];          /* [CAPTURE_DIR_*]; GSO super-packets count gso_segs */
-	__u64 bytes[2];         /* frame bytes on the wire (L2 header + VLAN tags) */
+	__u64 bytes[2];         /* frame bytes on the wire (L2 header + VLAN tags);
+	                         * tunnelled: the inner packet's wire length */
 	__u64 payload_bytes[2]; /* L4 payload from the IP total length */
 	__u64 first_ns, last_ns;/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 	__u32 tcp_flags;        /* bits 0-7: OR of flags a->b; bits 8-15: b->a */
@@ -129,7 +147,7 @@ struct capture_frag_value {
 #define CAPTURE_EVF_TRUNCATED  0x0008 /* PAYLOAD/DNS: data cut at the capture length */
 #define CAPTURE_EVF_GSO        0x0010 /* the packet stood for several wire segments */
 
-/* Common header of every record: 64 bytes. */
+/* Common header of every record: 72 bytes. */
 struct capture_event {
 	__u16 abi_version;      /* CAPTURE_ABI_VERSION */
 	__u8 type;              /* CAPTURE_EV_* */
@@ -140,6 +158,7 @@ struct capture_event {
 	__u64 ts_ns;            /* bpf_ktime_get_ns() */
 	__u32 ifindex;
 	struct capture_flow_key key;
+	__u32 pad;              /* zero */
 };
 
 /* FLOW_START / FLOW_END / FLOW_LOST */
@@ -188,7 +207,14 @@ struct capture_payload_event {
 #define CAPTURE_STAT_GSO              25 /* GSO/GRO super-packets */
 #define CAPTURE_STAT_FLOW_PACKETS     26 /* packets counted into a flow */
 #define CAPTURE_STAT_REUSED           27 /* flows restarted by a SYN after close */
-#define CAPTURE_STAT_COUNT            28
+#define CAPTURE_STAT_TUN_VXLAN        28 /* tunnels opened, one counter per type: */
+#define CAPTURE_STAT_TUN_GENEVE       29 /*   CAPTURE_STAT_TUN_VXLAN + CAPTURE_TUN_x - 1 */
+#define CAPTURE_STAT_TUN_GRE          30
+#define CAPTURE_STAT_TUN_ERSPAN       31
+#define CAPTURE_STAT_TUN_IPIP         32
+#define CAPTURE_STAT_TUN_BAD          33 /* tunnel header cut or invalid: the outer packet stays */
+#define CAPTURE_STAT_TUN_DEPTH        34 /* one more than CAPTURE_MAX_TUNNEL: left closed */
+#define CAPTURE_STAT_COUNT            35
 
 /* --- configuration (rodata, set on the skeleton before load) ---
  * capture.bpf.c declares, all `const volatile`:
@@ -203,17 +229,17 @@ struct capture_payload_event {
  */
 #define CAPTURE_PAYLOAD_SEGS_MAX 16
 
-_Static_assert(sizeof(struct capture_flow_key) == 44, "ABI: flow key");
+_Static_assert(sizeof(struct capture_flow_key) == 48, "ABI: flow key");
 _Static_assert(sizeof(struct capture_flow_counters) == 80, "ABI: flow counters");
 _Static_assert(sizeof(struct capture_lpm_key) == 24, "ABI: lpm key");
 _Static_assert(sizeof(struct capture_lpm_value) == 8, "ABI: lpm value");
 _Static_assert(sizeof(struct capture_addr_key) == 20, "ABI: addr key");
 _Static_assert(sizeof(struct capture_addr_value) == 16, "ABI: addr value");
 _Static_assert(sizeof(struct capture_frag_key) == 40, "ABI: frag key");
-_Static_assert(sizeof(struct capture_event) == 64, "ABI: event header");
-_Static_assert(sizeof(struct capture_flow_event) == 144, "ABI: flow event");
-_Static_assert(sizeof(struct capture_payload_event) == 80 + CAPTURE_PAYLOAD_MAX, "ABI: payload event");
+_Static_assert(sizeof(struct capture_event) == 72, "ABI: event header");
+_Static_assert(sizeof(struct capture_flow_event) == 152, "ABI: flow event");
+_Static_assert(sizeof(struct capture_payload_event) == 88 + CAPTURE_PAYLOAD_MAX, "ABI: payload event");
 _Static_assert(__builtin_offsetof(struct capture_event, key) == 20, "ABI: key offset");
-_Static_assert(__builtin_offsetof(struct capture_payload_event, data) == 80, "ABI: data offset");
+_Static_assert(__builtin_offsetof(struct capture_payload_event, data) == 88, "ABI: data offset");
 
 #endif

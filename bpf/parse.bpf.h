@@ -5,6 +5,10 @@
  * (options, fragments), IPv6 (bounded extension-header walk, fragment
  * header), TCP, UDP.
  *
+ * Tunnels (VXLAN, GENEVE, GRE, ERSPAN, IP-in-IP) are in tunnel.bpf.h:
+ * each opened tunnel makes its inner packet the current layer, parsed
+ * again by parse_link() and parse_ip().
+ *
  * Mirrors userspace/decode-*.c so the kernel and the offline path count
  * the same bytes: lengths come from the IP header (total length 0 falls
  * back to the frame length, a total length past the frame is clamped), a
@@ -63,29 +67,47 @@ struct v6frag_ {
 	__be32 id;
 };
 
-/* One packet as parsed, plus what the hook knows about it. */
+/* Where the current layer starts: what parse_layer() parses at p->l_off. */
+#define LAYER_ETH   0 /* an Ethernet frame (the outer frame; VXLAN, GENEVE/GRE 0x6558, ERSPAN) */
+#define LAYER_IPV4  1
+#define LAYER_IPV6  2
+#define LAYER_PPP   3 /* PPTP: [0xff 0x03] PPP protocol (1 or 2 bytes), IPv4/IPv6 */
+#define LAYER_NONIP 4 /* MPLS in GRE/GENEVE: opened, not parsed (non_ip) */
+
+/* One packet as parsed, plus what the hook knows about it.  The fields
+ * from src on describe the current (innermost) layer and are zeroed when
+ * a tunnel is opened (tunnel_open()); the ones before belong to the frame. */
 struct pkt {
 	__u64 now;           /* bpf_ktime_get_ns() */
 	__u32 frame_len;     /* bytes in the frame (skb->len / XDP buffer) */
 	__u32 ifindex;
 	__u32 segs;          /* wire packets this one stands for (GSO) */
 	__u32 vlan_accel;    /* bytes of VLAN tag taken out of the data (TC) */
-	__s32 rc;            /* PARSE_* */
+	__s32 rc;            /* PARSE_* of the current layer */
+	__u32 l_off;         /* the current layer's first byte in the frame data */
+	__u32 l_end;         /* ... and the end of its wire bytes (outer: frame_len) */
+	__u32 tun_id;        /* innermost tunnel's tenant id when tun_kind != 0 */
+	__u32 in_off;        /* first byte of the innermost tunnel's inner packet */
+	__u16 vlan[CAPTURE_MAX_VLAN]; /* accumulate across the layers */
+	__u8 nvlan;
+	__u8 hook;           /* CAPTURE_HOOK_* */
+	__u8 depth;          /* tunnels opened, 0 .. CAPTURE_MAX_TUNNEL */
+	__u8 tun_kind;       /* CAPTURE_TUN_* of the innermost tunnel if keyed, else 0 */
+	__u8 l_kind;         /* LAYER_* */
+	__u8 tun_type;       /* CAPTURE_TUN_* of the innermost tunnel, keyed or not */
+	__u8 pad[2];
+	/* --- per layer --- */
 	__be32 src[4], dst[4];
 	__u32 frag_id;
 	__u32 seq;
-	__u32 payload_len;   /* L4 payload on the wire */
-	__u32 payload_off;   /* offset of the L4 payload in the frame data */
+	__u32 payload_len;   /* L4 payload on the wire (other L4: the IP payload) */
+	__u32 payload_off;   /* offset of the L4 payload (other L4: of the IP payload) */
 	__u32 hdr_len;       /* bytes of headers before the payload (for GSO) */
 	__u16 sport, dport;  /* host order */
-	__u16 vlan[CAPTURE_MAX_VLAN];
-	__u8 nvlan;
 	__u8 family;
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 flags;          /* PF_* */
-	__u8 hook;           /* CAPTURE_HOOK_* */
-	__u8 pad[6];
 };
 
 static __always_inline int parse_l4(void *data, void *data_end, __u32 off,
@@ -146,11 +168,12 @@ static __always_inline int parse_l4(void *data, void *data_end, __u32 off,
 		return PARSE_OK;
 	}
 	p->payload_len = wire;
+	p->payload_off = off; /* a tunnel's header (GRE, IP-in-IP) */
 	return PARSE_OTHER_L4;
 }
 
 static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
-				      __u32 frame_len, struct pkt *p)
+				      __u32 end, struct pkt *p)
 {
 	struct iphdr *iph = data + off;
 	__u32 hlen, dgram, wire_left;
@@ -166,7 +189,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 	p->proto = iph->protocol;
 	p->src[0] = iph->saddr;
 	p->dst[0] = iph->daddr;
-	wire_left = frame_len > off ? frame_len - off : 0;
+	wire_left = end > off ? end - off : 0;
 	if (dgram == 0)
 		dgram = wire_left; /* TSO/GSO on the capturing host */
 	if (dgram > wire_left) {
@@ -192,7 +215,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 }
 
 static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
-				      __u32 frame_len, struct pkt *p)
+				      __u32 end, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = data + off;
 	__u32 payload, wire_left, rel = 0;
@@ -207,7 +230,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 	off += sizeof(*ip6);
-	wire_left = frame_len > off ? frame_len - off : 0;
+	wire_left = end > off ? end - off : 0;
 	payload = bpf_ntohs(ip6->payload_len);
 	if (payload == 0 || payload > wire_left)
 		payload = wire_left;
@@ -280,47 +303,135 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 }
 
 /*
- * Parse one frame starting at the Ethernet header.  @frame_len is the
- * frame's length in bytes (may exceed data_end - data when the tail is not
- * linear); p->vlan/nvlan may hold a tag already taken out of the frame
- * (TC's accelerated VLAN).
+ * The Ethernet header at *@off (and up to two VLAN tags; p->vlan/nvlan may
+ * hold tags already seen: TC's accelerated VLAN, an outer layer's):
+ * LAYER_IPV4/LAYER_IPV6 with *@off past it, or -PARSE_* when it ends here.
  */
-static __always_inline int parse_frame(void *data, void *data_end, __u32 frame_len,
-				       struct pkt *p)
+static __always_inline int parse_eth(void *data, void *data_end, __u32 *off, struct pkt *p)
 {
-	struct ethhdr *eth = data;
-	__u32 off = sizeof(*eth);
+	struct ethhdr *eth = data + *off;
+	__u32 o = *off + sizeof(*eth);
 	__u16 proto;
 	int i;
 
 	if ((void *)(eth + 1) > data_end)
-		return PARSE_TRUNC;
+		return -PARSE_TRUNC;
 	proto = bpf_ntohs(eth->h_proto);
 	if (proto < 0x0600)
-		return PARSE_NON_IP;
+		return -PARSE_NON_IP;
 	for (i = 0; i < CAPTURE_MAX_VLAN + 1; i++) {
 		struct vlan_hdr_ *vh;
 
 		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD_ && proto != ETH_P_QINQ_OLD)
 			break;
 		if (p->nvlan >= CAPTURE_MAX_VLAN)
-			return PARSE_VLAN_DEEP;
-		vh = data + off;
+			return -PARSE_VLAN_DEEP;
+		vh = data + o;
 		if ((void *)(vh + 1) > data_end)
-			return PARSE_TRUNC;
+			return -PARSE_TRUNC;
 		if (p->nvlan == 0)
 			p->vlan[0] = bpf_ntohs(vh->tci) & 0x0fff;
 		else
 			p->vlan[1] = bpf_ntohs(vh->tci) & 0x0fff;
 		p->nvlan++;
 		proto = bpf_ntohs(vh->proto);
-		off += sizeof(*vh);
+		o += sizeof(*vh);
 	}
+	*off = o;
 	if (proto == ETH_P_IP)
-		return parse_ipv4(data, data_end, off, frame_len, p);
+		return LAYER_IPV4;
 	if (proto == ETH_P_IPV6)
-		return parse_ipv6(data, data_end, off, frame_len, p);
-	return PARSE_NON_IP;
+		return LAYER_IPV6;
+	return -PARSE_NON_IP;
+}
+
+#define PPP_IPV4_ 0x0021
+#define PPP_IPV6_ 0x0057
+
+/* PPTP's payload (decode-link.c decode_ppp_proto): optional address and
+ * control bytes 0xff 0x03, a protocol field of 1 byte (odd, compressed)
+ * or 2; then IPv4 or IPv6 (LAYER_*, *@off past it) or -PARSE_*. */
+static __always_inline int parse_ppp(void *data, void *data_end, __u32 *off, __u32 end)
+{
+	__u32 o = *off;
+	__u8 *h = data + o;
+	__u16 proto;
+
+	if ((void *)(h + 2) <= data_end && o + 2 <= end && h[0] == 0xff && h[1] == 0x03) {
+		o += 2;
+		h += 2;
+	}
+	if ((void *)(h + 1) > data_end || o + 1 > end)
+		return -PARSE_TRUNC;
+	if (h[0] & 1) {
+		proto = h[0];
+		o += 1;
+	} else {
+		if ((void *)(h + 2) > data_end || o + 2 > end)
+			return -PARSE_TRUNC;
+		proto = (__u16)h[0] << 8 | h[1];
+		o += 2;
+	}
+	*off = o;
+	if (proto == PPP_IPV4_)
+		return LAYER_IPV4;
+	if (proto == PPP_IPV6_)
+		return LAYER_IPV6;
+	return -PARSE_NON_IP;
+}
+
+/*
+ * The current layer (p->l_kind at p->l_off, wire up to p->l_end) in two
+ * steps, each a global function in capture.bpf.c so the verifier sees
+ * every parser once whatever the nesting: parse_link() walks the link
+ * header (Ethernet + VLAN, PPP) and leaves p->l_off/l_kind at the IP
+ * header (PARSE_OK) or ends the packet (PARSE_*); parse_ip() parses IPv4
+ * or IPv6 and L4.
+ */
+static __always_inline int parse_link(void *data, void *data_end, struct pkt *p)
+{
+	__u32 off = p->l_off;
+	int kind = p->l_kind;
+
+	if (kind == LAYER_IPV4 || kind == LAYER_IPV6)
+		return PARSE_OK;
+	if (kind == LAYER_NONIP)
+		return PARSE_NON_IP;
+	if (off > PARSE_MAX_OFF)
+		return PARSE_TRUNC;
+	if (kind == LAYER_PPP)
+		kind = parse_ppp(data, data_end, &off, p->l_end);
+	else
+		kind = parse_eth(data, data_end, &off, p);
+	if (kind < 0)
+		return -kind;
+	p->l_off = off;
+	p->l_kind = kind;
+	return PARSE_OK;
+}
+
+/* The outer frame, with constant offsets (the hooks' fast path). */
+static __always_inline int parse_frame(void *data, void *data_end, struct pkt *p)
+{
+	__u32 off = 0;
+	int kind = parse_eth(data, data_end, &off, p);
+
+	if (kind < 0)
+		return -kind;
+	if (kind == LAYER_IPV4)
+		return parse_ipv4(data, data_end, off, p->frame_len, p);
+	return parse_ipv6(data, data_end, off, p->frame_len, p);
+}
+
+static __always_inline int parse_ip(void *data, void *data_end, struct pkt *p)
+{
+	__u32 off = p->l_off, end = p->l_end;
+
+	if (off > PARSE_MAX_OFF)
+		return PARSE_TRUNC;
+	if (p->l_kind == LAYER_IPV4)
+		return parse_ipv4(data, data_end, off, end, p);
+	return parse_ipv6(data, data_end, off, end, p);
 }
 
 #endif

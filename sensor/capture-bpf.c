@@ -18,8 +18,14 @@
 #include <linux/if_link.h>
 
 #include "capture.skel.h"
+#include "decode.h"
 
-_Static_assert(sizeof(struct capture_event) == 64, "ABI");
+_Static_assert(sizeof(struct capture_event) == 72, "ABI");
+/* capture_flow_key.tunnel_kind is userspace's flow_key.tunnel_kind */
+_Static_assert(CAPTURE_TUN_VXLAN == TUNNEL_VXLAN && CAPTURE_TUN_GENEVE == TUNNEL_GENEVE &&
+	       CAPTURE_TUN_GRE == TUNNEL_GRE && CAPTURE_TUN_ERSPAN == TUNNEL_ERSPAN &&
+	       CAPTURE_TUN_IPIP == TUNNEL_IPIP, "ABI: tunnel kinds");
+_Static_assert(CAPTURE_MAX_TUNNEL == DECODE_MAX_TUNNEL, "tunnel depth as offline");
 
 #define XDP_PROG_NAME "capture_xdp"
 #define TC_PROG_PREFIX "capture_tc_"
@@ -68,6 +74,13 @@ static const char *const stat_names[CAPTURE_STAT_COUNT] = {
 	[CAPTURE_STAT_GSO] = "gso",
 	[CAPTURE_STAT_FLOW_PACKETS] = "flow_packets",
 	[CAPTURE_STAT_REUSED] = "reused",
+	[CAPTURE_STAT_TUN_VXLAN] = "tunnel_vxlan",
+	[CAPTURE_STAT_TUN_GENEVE] = "tunnel_geneve",
+	[CAPTURE_STAT_TUN_GRE] = "tunnel_gre",
+	[CAPTURE_STAT_TUN_ERSPAN] = "tunnel_erspan",
+	[CAPTURE_STAT_TUN_IPIP] = "tunnel_ipip",
+	[CAPTURE_STAT_TUN_BAD] = "tunnel_bad",
+	[CAPTURE_STAT_TUN_DEPTH] = "tunnel_depth_exceeded",
 };
 
 const char *capture_bpf_stat_name(unsigned idx)
@@ -682,6 +695,10 @@ void capture_bpf_key_to_flow_key(const struct capture_flow_key *k, struct flow_k
 	out->vlan[0] = k->vlan[0];
 	out->vlan[1] = k->vlan[1];
 	out->proto = k->proto;
+	if (k->tunnel_kind) {
+		out->tunnel_kind = k->tunnel_kind;
+		out->tunnel_id = k->tunnel_id;
+	}
 }
 
 int64_t capture_bpf_mono_to_realtime_ns(void)

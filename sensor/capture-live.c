@@ -174,6 +174,10 @@ static void flow_key_to_capture(const struct flow_key *k, struct capture_flow_ke
 	out->vlan[1] = k->vlan[1];
 	out->proto = k->proto;
 	out->family = k->a.family == NET_ADDR_V6 ? 6 : 4;
+	if (k->tunnel_kind) {
+		out->tunnel_kind = k->tunnel_kind;
+		out->tunnel_id = k->tunnel_id;
+	}
 }
 
 static uint32_t key_hash(const struct capture_flow_key *k)

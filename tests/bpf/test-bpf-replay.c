@@ -12,6 +12,10 @@
  * "# ..." comment lines with the expected differences (docs/bpf.md):
  *  - only Ethernet captures are replayed (the programs see Ethernet);
  *  - MPLS and PPPoE are not parsed in the kernel (offline counts them);
+ *  - Teredo is not opened in the kernel: the offline reference and the
+ *    marks below run with decap.teredo off (tunnels the kernel opens,
+ *    VXLAN, GENEVE, GRE, PPTP, ERSPAN and IP-in-IP, are compared on
+ *    their inner flows, keyed by tenant id as offline);
  *  - a frame longer than TEST_MAX_DATA (test-run's page limit) or cut
  *    inside its headers by the capture's snaplen is fed as captured, so
  *    its flow's byte counts are compared only in packets;
@@ -64,7 +68,71 @@ static struct frow *table_get(struct table *t, const struct flow_key *k)
 	return &t->v[t->n++];
 }
 
-static int load_offline(struct table *t, const char *path)
+/* The decapsulation of the offline reference: everything the kernel
+ * opens (run-tier.sh passes the same as a yaml). */
+static struct decode_config decap_cfg;
+
+/* Flows that came through PPTP: the session record's tunnel "id" is then
+ * the call id, which is not part of the key (offline packet_tunnel.keyed);
+ * a GRE key is. */
+struct keyset {
+	struct flow_key *v;
+	size_t n;
+};
+
+static int keyset_has(const struct keyset *ks, const struct flow_key *k)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (!memcmp(&ks->v[i], k, sizeof(*k)))
+			return 1;
+	return 0;
+}
+
+static void keyset_add(struct keyset *ks, const struct flow_key *k)
+{
+	if (keyset_has(ks, k))
+		return;
+	ks->v = realloc(ks->v, (ks->n + 1) * sizeof(*ks->v));
+	if (!ks->v)
+		exit(1);
+	ks->v[ks->n++] = *k;
+}
+
+/* The canonical key of a decoded frame, tenant id included when keyed. */
+static void packet_key(const struct packet *pkt, struct flow_key *k)
+{
+	flow_key_make(k, &pkt->src, pkt->sport, &pkt->dst, pkt->dport, pkt->l4proto, pkt->vlan, NULL);
+	if (pkt->tunnel.keyed) {
+		k->tunnel_kind = pkt->tunnel.type;
+		k->tunnel_id = pkt->tunnel.id;
+	}
+}
+
+static void pptp_scan(const char *pcap_path, struct keyset *ks)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct decode_stats dst;
+	pcap_t *pc = pcap_open_offline(pcap_path, err);
+
+	if (!pc)
+		return;
+	memset(&dst, 0, sizeof(dst));
+	while (pcap_next_ex(pc, &h, &data) == 1) {
+		struct packet pkt;
+		struct flow_key k;
+
+		decode_packet_cfg(&pkt, &decap_cfg, DECODE_DLT_EN10MB, data, h->caplen, h->len, 0, &dst);
+		if (pkt.l3 && pkt.tunnel.type == TUNNEL_GRE && pkt.tunnel.has_id && !pkt.tunnel.keyed) {
+			packet_key(&pkt, &k);
+			keyset_add(ks, &k);
+		}
+	}
+	pcap_close(pc);
+}
+
+static int load_offline(struct table *t, const char *path, const struct keyset *pptp)
 {
 	FILE *f = fopen(path, "r");
 	char line[8192];
@@ -97,6 +165,22 @@ static int load_offline(struct table *t, const char *path)
 		flow_key_make(&k, &src, (uint16_t)json_integer_value(json_object_get(o, "src_port")),
 			      &dst, (uint16_t)json_integer_value(json_object_get(o, "dest_port")),
 			      !strcmp(proto, "TCP") ? 6 : !strcmp(proto, "UDP") ? 17 : 0, vlan, &swapped);
+		{
+			/* tenant id: VXLAN/GENEVE VNI, GRE key, ERSPAN II/III session */
+			json_t *tun = json_object_get(o, "tunnel"), *id = json_object_get(tun, "id");
+			const char *ty = json_string_value(json_object_get(tun, "type"));
+			int kind = 0;
+
+			for (int i = 1; ty && id && i < TUNNEL_TYPE_COUNT; i++)
+				if (!strcmp(ty, decode_tunnel_name(i)))
+					kind = i;
+			if (kind == TUNNEL_GRE && keyset_has(pptp, &k))
+				kind = 0;
+			if (kind) {
+				k.tunnel_kind = (uint8_t)kind;
+				k.tunnel_id = (uint32_t)json_integer_value(id);
+			}
+		}
 		r = table_get(t, &k);
 		r->in_off = 1;
 		ab = swapped ? 1 : 0; /* client in slot a: toserver is a->b */
@@ -158,8 +242,8 @@ static void key_str(const struct flow_key *k, char *buf, size_t len)
 	char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
 	net_addr_format(&k->a, a, sizeof(a));
 	net_addr_format(&k->b, b, sizeof(b));
-	snprintf(buf, len, "%u %s:%u-%s:%u vlan %u/%u", k->proto, a, k->port_a, b, k->port_b,
-		 k->vlan[0], k->vlan[1]);
+	snprintf(buf, len, "%u %s:%u-%s:%u vlan %u/%u tunnel %u/%u", k->proto, a, k->port_a, b,
+		 k->port_b, k->vlan[0], k->vlan[1], k->tunnel_kind, k->tunnel_id);
 }
 
 /* Mark the flows whose frames the kernel can't see as offline did. */
@@ -233,7 +317,8 @@ static int run_mode(struct capture_bpf *cb, const char *name, const char *pcap_p
 		int loose = 0;
 
 		frames++;
-		dr = decode_packet(&pkt, DECODE_DLT_EN10MB, data, h->caplen, h->len, 0, &dst);
+		dr = decode_packet_cfg(&pkt, &decap_cfg, DECODE_DLT_EN10MB, data, h->caplen, h->len, 0,
+				       &dst);
 		if (n > TEST_MAX_DATA) {
 			n = TEST_MAX_DATA;
 			loose = 1;
@@ -250,8 +335,7 @@ static int run_mode(struct capture_bpf *cb, const char *name, const char *pcap_p
 		}
 		if (pkt.l3 && (pkt.flags & (PKT_L4 | PKT_L4_TRUNC)) && (pkt.sport || pkt.dport)) {
 			struct flow_key k;
-			flow_key_make(&k, &pkt.src, pkt.sport, &pkt.dst, pkt.dport, pkt.l4proto,
-				      pkt.vlan, NULL);
+			packet_key(&pkt, &k);
 			if (loose)
 				mark_add(&mk.loose, &mk.nloose, &k);
 			if (pkt.mpls_count)
@@ -371,6 +455,7 @@ static int one_capture(struct capture_bpf *cb, const char *name, const char *pca
 		       const char *jsonl)
 {
 	struct table off = { 0 };
+	struct keyset pptp = { 0 };
 	char err[PCAP_ERRBUF_SIZE];
 	pcap_t *pc;
 	int n, fails = 0;
@@ -387,7 +472,9 @@ static int one_capture(struct capture_bpf *cb, const char *name, const char *pca
 		return 0;
 	}
 	pcap_close(pc);
-	n = load_offline(&off, jsonl);
+	pptp_scan(pcap_path, &pptp);
+	n = load_offline(&off, jsonl, &pptp);
+	free(pptp.v);
 	if (n < 0) {
 		printf("FAIL replay:%s: %s: %s\n", name, jsonl, strerror(-n));
 		return 1;
@@ -410,6 +497,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s NAME FILE.pcap OFFLINE.jsonl [NAME FILE JSONL]...\n", argv[0]);
 		return 2;
 	}
+	decode_config_default(&decap_cfg);
+	decap_cfg.type_on[TUNNEL_TEREDO] = false; /* not opened in the kernel */
 	capture_bpf_config_default(&cfg);
 	cfg.filter = false; /* count every flow */
 	cb = capture_bpf_open(&cfg);

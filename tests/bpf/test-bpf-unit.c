@@ -3,7 +3,10 @@
  * test-bpf-unit.c -- the capture programs on synthetic frames through
  * BPF_PROG_TEST_RUN: filter (prefix, learned address, miss), DNS records
  * regardless of the filter, GSO accounting, payload-record bounds, FIN/RST
- * and reuse events, VLAN keys, malformed frames passing.
+ * and reuse events, VLAN keys, malformed frames passing; tunnels: VXLAN,
+ * GENEVE, GRE (key, keyless twin of a direct flow), PPTP, ERSPAN II/III,
+ * IP-in-IP (4in4, 6in4, 4in6) with their inner keys and counts, the depth
+ * bound, and cut tunnel headers.
  *
  *   test-bpf-unit             the table of cases
  *   test-bpf-unit --stale IF  stale-hook replacement on interface IF (a
@@ -351,6 +354,266 @@ static void cases(void)
 	capture_bpf_close(cb);
 }
 
+/* --- tunnels: an inner frame wrapped in outer headers --- */
+
+/* Ethernet + IPv4 (protocol @proto) around @n bytes of @l4 */
+static void outer4(struct fb *f, uint8_t proto, const uint8_t *l4, size_t n)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4 };
+	struct in_addr a;
+
+	f->n = 0;
+	put(f, macs, 12);
+	put16(f, 0x0800);
+	put16(f, 0x4500);
+	put16(f, (uint16_t)(20 + n));
+	put32(f, 0x00010000);
+	put16(f, (uint16_t)(64 << 8 | proto));
+	put16(f, 0);
+	inet_pton(AF_INET, "10.9.0.1", &a);
+	put(f, &a, 4);
+	inet_pton(AF_INET, "10.9.0.2", &a);
+	put(f, &a, 4);
+	put(f, l4, n);
+}
+
+/* Ethernet + IPv6 (next header @proto) around @n bytes of @l4 */
+static void outer6(struct fb *f, uint8_t proto, const uint8_t *l4, size_t n)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4 };
+	struct in6_addr a;
+
+	f->n = 0;
+	put(f, macs, 12);
+	put16(f, 0x86dd);
+	put32(f, 0x60000000);
+	put16(f, (uint16_t)n);
+	f->b[f->n++] = proto;
+	f->b[f->n++] = 64;
+	inet_pton(AF_INET6, "2001:db8:9::1", &a);
+	put(f, &a, 16);
+	inet_pton(AF_INET6, "2001:db8:9::2", &a);
+	put(f, &a, 16);
+	put(f, l4, n);
+}
+
+/* @hdr then @in (from byte @skip on: 14 drops the inner Ethernet header) */
+static void tunnel_body(struct fb *t, const uint8_t *hdr, size_t hlen, const struct fb *in,
+			size_t skip)
+{
+	t->n = 0;
+	put(t, hdr, hlen);
+	put(t, in->b + skip, in->n - skip);
+}
+
+/* UDP to @dport carrying @hdr + the inner Ethernet frame */
+static void outer_udp(struct fb *f, uint16_t dport, const uint8_t *hdr, size_t hlen,
+		      const struct fb *in)
+{
+	struct fb t, u;
+
+	tunnel_body(&t, hdr, hlen, in, 0);
+	u.n = 0;
+	put16(&u, 50000);
+	put16(&u, dport);
+	put16(&u, (uint16_t)(8 + t.n));
+	put16(&u, 0);
+	put(&u, t.b, t.n);
+	outer4(f, 17, u.b, u.n);
+}
+
+static int tun_flow(struct capture_bpf *cb, struct fb *f, struct found *fl)
+{
+	int e = run(cb, CAPTURE_PROG_TC_INGRESS, f, 0) | run(cb, CAPTURE_PROG_XDP, f, 0);
+	memset(fl, 0, sizeof(*fl));
+	capture_bpf_read_flows(cb, on_flow, fl);
+	return e;
+}
+
+/* The inner flow of every tunnel case: 192.0.2.1:40010 -> 198.51.100.7:443,
+ * a 64-byte Ethernet frame (50 bytes of IPv4), 10 bytes of payload; run
+ * once through TC and once through XDP. */
+#define TUN_CHECK(name, e, fl, kind, id, len)                                              \
+	CHECK(name, !(e) && (fl).n == 1 && (fl).k.tunnel_kind == (kind) &&                   \
+	      (fl).k.tunnel_id == (uint32_t)(id) && (fl).k.port_a == 40010 &&                \
+	      (fl).k.port_b == 443 && (fl).c.pkts[0] == 2 && (fl).c.bytes[0] == 2 * (len) && \
+	      (fl).c.payload_bytes[0] == 20,                                                 \
+	      "e %d n %d kind %u id %#x ports %u/%u pkts %" PRIu64 " bytes %" PRIu64         \
+	      " payload %" PRIu64, e, (fl).n, (fl).k.tunnel_kind, (fl).k.tunnel_id,          \
+	      (fl).k.port_a, (fl).k.port_b, (uint64_t)(fl).c.pkts[0],                        \
+	      (uint64_t)(fl).c.bytes[0], (uint64_t)(fl).c.payload_bytes[0])
+
+static void tunnel_cases(void)
+{
+	struct capture_bpf_config cfg;
+	struct capture_bpf *cb;
+	struct fb in, in6, t, f;
+	struct found fl;
+	uint64_t st[CAPTURE_STAT_COUNT];
+	int e;
+
+	capture_bpf_config_default(&cfg);
+	cfg.filter = false;
+	cb = capture_bpf_open(&cfg);
+	if (!cb) {
+		printf("FAIL unit-tunnel-load: %s\n", strerror(errno));
+		fails++;
+		return;
+	}
+	frame4(&in, NULL, 0, "192.0.2.1", 40010, "198.51.100.7", 443, 6, 0x18, "0123456789", 10);
+
+	{ /* VXLAN, VNI 0x123456 */
+		static const uint8_t h[8] = { 0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0 };
+		capture_bpf_reset(cb);
+		outer_udp(&f, 4789, h, sizeof(h), &in);
+		e = tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		TUN_CHECK("unit-tunnel-vxlan", e || st[CAPTURE_STAT_TUN_VXLAN] != 2, fl,
+			  CAPTURE_TUN_VXLAN, 0x123456, 64);
+	}
+	{ /* GENEVE, 8 bytes of options, Ethernet payload, VNI 0xabcdef */
+		static const uint8_t h[16] = { 0x02, 0, 0x65, 0x58, 0xab, 0xcd, 0xef, 0,
+					       0x01, 0x02, 0x03, 0x01, 0, 0, 0, 0 };
+		capture_bpf_reset(cb);
+		outer_udp(&f, 6081, h, sizeof(h), &in);
+		e = tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		TUN_CHECK("unit-tunnel-geneve", e || st[CAPTURE_STAT_TUN_GENEVE] != 2, fl,
+			  CAPTURE_TUN_GENEVE, 0xabcdef, 64);
+	}
+	{ /* GRE with checksum, key 0xdeadbeef and sequence, IPv4 payload */
+		static const uint8_t h[16] = { 0xb0, 0, 0x08, 0x00, 0, 0, 0, 0,
+					       0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7 };
+		capture_bpf_reset(cb);
+		tunnel_body(&t, h, sizeof(h), &in, 14);
+		outer4(&f, 47, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		TUN_CHECK("unit-tunnel-gre-key", e, fl, CAPTURE_TUN_GRE, 0xdeadbeef, 50);
+	}
+	{ /* keyless GRE carrying Ethernet (0x6558): the inner flow is the
+	   * direct one's twin (no tenant id), as offline */
+		static const uint8_t h[4] = { 0, 0, 0x65, 0x58 };
+		int e2;
+		capture_bpf_reset(cb);
+		tunnel_body(&t, h, sizeof(h), &in, 0);
+		outer4(&f, 47, t.b, t.n);
+		e = run(cb, CAPTURE_PROG_TC_INGRESS, &f, 0);
+		e2 = run(cb, CAPTURE_PROG_XDP, &in, 0); /* the same frame, not tunnelled */
+		memset(&fl, 0, sizeof(fl));
+		capture_bpf_read_flows(cb, on_flow, &fl);
+		TUN_CHECK("unit-tunnel-gre-keyless-twin", e || e2, fl, 0, 0, 64);
+	}
+	{ /* PPTP: enhanced GRE (K S, version 1), call id 6016, PPP 0xff03 0x0021 */
+		static const uint8_t h[16] = { 0x30, 0x01, 0x88, 0x0b, 0, 54, 0x17, 0x80,
+					       0, 0, 0, 1, 0xff, 0x03, 0x00, 0x21 };
+		capture_bpf_reset(cb);
+		tunnel_body(&t, h, sizeof(h), &in, 14);
+		outer4(&f, 47, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		/* PPP's 4 bytes are consumed like offline: the inner IPv4 is 50 */
+		TUN_CHECK("unit-tunnel-pptp", e, fl, 0, 0, 54);
+	}
+	{ /* ERSPAN II: GRE S + 0x88be, version 1, session 0x155 */
+		static const uint8_t h[16] = { 0x10, 0, 0x88, 0xbe, 0, 0, 0, 1,
+					       0x10, 0x64, 0x01, 0x55, 0, 0, 0, 0 };
+		capture_bpf_reset(cb);
+		tunnel_body(&t, h, sizeof(h), &in, 0);
+		outer4(&f, 47, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		TUN_CHECK("unit-tunnel-erspan2", e || st[CAPTURE_STAT_TUN_ERSPAN] != 2, fl,
+			  CAPTURE_TUN_ERSPAN, 0x155, 64);
+	}
+	{ /* ERSPAN III: 0x22eb, version 2, session 0x2aa, platform sub-header */
+		static const uint8_t h[24] = { 0, 0, 0x22, 0xeb, 0x20, 0, 0x02, 0xaa,
+					       0, 0, 0, 9, 0, 0, 0, 0x01,
+					       0, 0, 0, 0, 0, 0, 0, 0 };
+		capture_bpf_reset(cb);
+		tunnel_body(&t, h, sizeof(h), &in, 0);
+		outer4(&f, 47, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		TUN_CHECK("unit-tunnel-erspan3", e, fl, CAPTURE_TUN_ERSPAN, 0x2aa, 64);
+	}
+	{ /* 4in4, 4in6, 6in4 */
+		capture_bpf_reset(cb);
+		tunnel_body(&t, NULL, 0, &in, 14);
+		outer4(&f, 4, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		TUN_CHECK("unit-tunnel-4in4", e || st[CAPTURE_STAT_TUN_IPIP] != 2, fl, 0, 0, 50);
+		capture_bpf_reset(cb);
+		outer6(&f, 4, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		TUN_CHECK("unit-tunnel-4in6", e, fl, 0, 0, 50);
+		capture_bpf_reset(cb);
+		frame6(&in6, "2001:db8::1", 40010, "2001:db8:1::7", 443, "0123456789", 10);
+		tunnel_body(&t, NULL, 0, &in6, 14);
+		outer4(&f, 41, t.b, t.n);
+		e = tun_flow(cb, &f, &fl);
+		CHECK("unit-tunnel-6in4", !e && fl.n == 1 && fl.k.family == 6 && fl.k.tunnel_kind == 0 &&
+		      fl.c.pkts[0] == 2 && fl.c.bytes[0] == 2 * (in6.n - 14) && fl.c.payload_bytes[0] == 20,
+		      "e %d n %d family %u pkts %" PRIu64 " bytes %" PRIu64, e, fl.n, fl.k.family,
+		      (uint64_t)fl.c.pkts[0], (uint64_t)fl.c.bytes[0]);
+	}
+	{ /* depth: 4 IP-in-IP layers are opened, a 5th is counted and left
+	   * closed (no flow: the packet is IPv4 protocol 4) */
+		struct fb g;
+		int k;
+		capture_bpf_reset(cb);
+		tunnel_body(&t, NULL, 0, &in, 14);
+		for (k = 0; k < 3; k++) {
+			outer4(&g, 4, t.b, t.n);
+			tunnel_body(&t, NULL, 0, &g, 14);
+		}
+		outer4(&f, 4, t.b, t.n); /* 4 tunnels */
+		e = tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		TUN_CHECK("unit-tunnel-depth-4", e || st[CAPTURE_STAT_TUN_IPIP] != 8 ||
+			  st[CAPTURE_STAT_TUN_DEPTH], fl, 0, 0, 50);
+		capture_bpf_reset(cb);
+		outer4(&g, 4, t.b, t.n);
+		tunnel_body(&t, NULL, 0, &g, 14);
+		outer4(&f, 4, t.b, t.n); /* 5 tunnels */
+		e = tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		CHECK("unit-tunnel-depth-bound", !e && fl.n == 0 && st[CAPTURE_STAT_TUN_DEPTH] == 2 &&
+		      st[CAPTURE_STAT_TUN_IPIP] == 8 && st[CAPTURE_STAT_OTHER_L4] == 2,
+		      "e %d flows %d depth %" PRIu64 " ipip %" PRIu64 " other %" PRIu64, e, fl.n,
+		      st[CAPTURE_STAT_TUN_DEPTH], st[CAPTURE_STAT_TUN_IPIP], st[CAPTURE_STAT_OTHER_L4]);
+	}
+	{ /* cut tunnel headers: VXLAN with 4 of its 8 bytes stays the outer UDP
+	   * flow; GRE announcing a key it lacks is no flow; a VXLAN frame cut
+	   * inside the inner IPv4 header is counted truncated.  All pass. */
+		static const uint8_t vx[8] = { 0x08, 0, 0, 0, 0, 0, 1, 0 };
+		static const uint8_t gre[4] = { 0x20, 0, 0x08, 0x00 };
+		struct fb empty = { .n = 0 };
+		int bad = 0;
+
+		capture_bpf_reset(cb);
+		outer_udp(&f, 4789, vx, 4, &empty);
+		bad |= tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		CHECK("unit-tunnel-vxlan-cut", !bad && fl.n == 1 && fl.k.tunnel_kind == 0 &&
+		      fl.k.port_b == 4789 && fl.c.bytes[0] == 2 * f.n && st[CAPTURE_STAT_TUN_BAD] == 2,
+		      "bad %d flows %d kind %u port %u tunnel_bad %" PRIu64, bad, fl.n,
+		      fl.k.tunnel_kind, fl.k.port_b, st[CAPTURE_STAT_TUN_BAD]);
+		capture_bpf_reset(cb);
+		outer4(&f, 47, gre, sizeof(gre));
+		bad = tun_flow(cb, &f, &fl);
+		outer_udp(&f, 4789, vx, sizeof(vx), &in);
+		f.n = 14 + 20 + 8 + 8 + 14 + 10; /* inner IPv4 header cut */
+		bad |= tun_flow(cb, &f, &fl);
+		capture_bpf_read_stats(cb, st);
+		CHECK("unit-tunnel-cut", !bad && fl.n == 0 && st[CAPTURE_STAT_TUN_BAD] == 2 &&
+		      st[CAPTURE_STAT_TUN_VXLAN] == 2 && st[CAPTURE_STAT_TRUNCATED] == 2 &&
+		      st[CAPTURE_STAT_PACKETS] == 4,
+		      "bad %d flows %d tunnel_bad %" PRIu64 " vxlan %" PRIu64 " truncated %" PRIu64,
+		      bad, fl.n, st[CAPTURE_STAT_TUN_BAD], st[CAPTURE_STAT_TUN_VXLAN],
+		      st[CAPTURE_STAT_TRUNCATED]);
+	}
+	capture_bpf_close(cb);
+}
+
 /* A child attaches TC and XDP and dies without detaching (a crash); a new
  * loader must replace both, then leave nothing. */
 static void stale(const char *ifname)
@@ -408,7 +671,9 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--stale"))
 		stale(argv[2]);
-	else
+	else {
 		cases();
+		tunnel_cases();
+	}
 	return fails ? 1 : 0;
 }
