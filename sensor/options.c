@@ -93,6 +93,7 @@ static const struct opt_desc opts[] = {
 	{ "sessions", 0, "outputs.sessions", OT_LIST, O(sessions), 0, 0, 0, 0, 0, "DEST", "sessions to -, FILE or redis://HOST:PORT (repeatable)" },
 	{ "alerts", 0, "outputs.alerts", OT_LIST, O(alerts), 0, 0, 0, 0, 0, "DEST", "alert records, same DEST forms (repeatable)" },
 	{ "community-id-seed", 0, "outputs.community_id_seed", OT_U32, O(community_id_seed), 0, 65535, 0, 0, 0, "N", "Community ID seed (0)" },
+	{ "format", 0, "outputs.format", OT_STR, O(output_format), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->output_format), "FMT", "records as native (default), eve (Suricata EVE JSON) or ecs (Elastic Common Schema); docs/formats.md" },
 	{ "spool-dir", 0, "outputs.spool_dir", OT_STR, O(spool_dir), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->spool_dir), "DIR", "where Redis sinks keep undelivered records" },
 	{ NULL, 0, "outputs.redis_password", OT_STR, O(redis_password), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->redis_password), NULL, NULL },
 	{ NULL, 0, "outputs.heartbeat", OT_DURATION, O(heartbeat_s), 1, 3600, 0, 0, 0, NULL, NULL },
@@ -194,6 +195,7 @@ void options_defaults(struct sensor_options *o)
 	score_config_default(&o->score);
 	snprintf(o->capture_mode, sizeof(o->capture_mode), "ebpf-tc");
 	snprintf(o->log_level, sizeof(o->log_level), "info");
+	snprintf(o->output_format, sizeof(o->output_format), "native");
 	o->pcap_buffer_mb = 64;
 	o->snaplen = 65535;
 	o->heartbeat_s = 10;
@@ -409,6 +411,11 @@ static int set_value(struct sensor_options *o, const struct opt_desc *d, const c
 		if (d->off == O(capture_mode) && strcmp(v, "ebpf-tc") && strcmp(v, "ebpf-xdp") &&
 		    strcmp(v, "pcap")) {
 			log_err("%s: '%s' is not ebpf-tc, ebpf-xdp or pcap", where, v);
+			return -EINVAL;
+		}
+		if (d->off == O(output_format) && strcmp(v, "native") && strcmp(v, "eve") &&
+		    strcmp(v, "ecs")) {
+			log_err("%s: '%s' is not native, eve or ecs", where, v);
 			return -EINVAL;
 		}
 		if (d->off == O(log_level) && log_level_parse(v) < 0) {

@@ -42,6 +42,7 @@ struct sensor_options {
 	uint32_t community_id_seed;
 	/* outputs */
 	struct opt_list sessions, alerts;
+	char output_format[16];        /* "native", "eve", "ecs" (docs/formats.md) */
 	char spool_dir[256];
 	char redis_password[512];      /* secret: never printed; wiped by options_release */
 	char sensor_id[64];

@@ -216,11 +216,14 @@ static void write_all(struct sensor *s, struct out_sink **sinks, int n, const ch
 static void on_alert(const struct score_alert *a, void *arg)
 {
 	struct sensor *s = arg;
-	json_t *o = alert_to_json(a, s->opts->sensor_id);
+	struct session_json_opts jo = s->jopts;
+	json_t *o;
 	char *line;
 	size_t len;
 	char id[80];
 
+	jo.sensor = s->opts->sensor_id;
+	o = alert_to_json_opts(a, &jo);
 	line = o ? json_to_line(o, &len) : NULL;
 	if (!line) {
 		s->output_failed = 1;
@@ -321,6 +324,7 @@ static void score_session(struct sensor *s, const struct session *ss)
 static void on_session(const struct session *ss, void *arg)
 {
 	struct sensor *s = arg;
+	struct session_json_opts jo;
 	char id[64];
 	json_t *o;
 	char *line;
@@ -332,14 +336,16 @@ static void on_session(const struct session *ss, void *arg)
 		return;
 	if (!s->all_flows && !(ss->ident && ss->ident->has_match))
 		return;
-	o = session_to_json(ss, &s->jopts);
+	jo = s->jopts;
+	jo.sensor = s->opts->sensor_id;
+	o = session_to_json(ss, &jo);
 	line = o ? json_to_line(o, &len) : NULL;
 	if (!line) {
 		s->output_failed = 1;
 		json_decref(o);
 		return;
 	}
-	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "record_id")));
+	session_record_id(ss, id, sizeof(id));
 	write_all(s, s->sessions, s->nsessions, "sessions", id, line, len);
 	s->session_records++;
 	if (s->metrics && !ss->is_update) {
@@ -580,6 +586,8 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 	s->opts = s->start_opts = o;
 	s->all_flows = o->all_flows;
 	s->jopts.community_id_seed = (uint16_t)o->community_id_seed;
+	/* validated by options_load; native when unset */
+	(void)output_format_parse(o->output_format, &s->jopts.format);
 	/* working hours are judged in each site's zone by the scoring
 	 * engine's own tables (util-tz); the process zone is left alone, as
 	 * setenv/tzset are not safe once the Redis and metrics threads run */

@@ -2,6 +2,7 @@
 /* output-json.c -- session records as JSON.  See output-json.h. */
 #include "output-json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,7 +11,30 @@
 
 #include "community-id.h"
 #include "decode.h"
+#include "output-ecs.h"
+#include "output-eve.h"
 #include "util-time.h"
+
+int output_format_parse(const char *name, enum output_format *out)
+{
+	if (!strcmp(name, "native"))
+		*out = OUTPUT_FORMAT_NATIVE;
+	else if (!strcmp(name, "eve"))
+		*out = OUTPUT_FORMAT_EVE;
+	else if (!strcmp(name, "ecs"))
+		*out = OUTPUT_FORMAT_ECS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void session_record_id(const struct session *s, char *buf, size_t len)
+{
+	/* stable across replays of the same input: flow start, flow
+	 * number, and which record of the flow this is */
+	snprintf(buf, len, "%016llx-%llu-%u", (unsigned long long)s->flow->first_ns,
+		 (unsigned long long)s->flow->id, s->is_update ? s->flow->interim_count : 0u);
+}
 
 static const char *proto_name(uint8_t proto)
 {
@@ -64,6 +88,22 @@ static void set_ident(json_t *o, const struct flow_ident *id)
 	set_str(o, "classified_by", app_classified_by_name(id->classified_by));
 }
 
+json_t *session_tunnel_json(const struct flow *f)
+{
+	json_t *t = json_object();
+
+	if (!t)
+		return NULL;
+	json_object_set_new(t, "type", json_string(decode_tunnel_name(f->tun_type)));
+	set_addr(t, "src_ip", &f->tun_src);
+	set_addr(t, "dest_ip", &f->tun_dst);
+	if (f->tun_has_id)
+		json_object_set_new(t, "id", json_integer((json_int_t)f->tun_id));
+	json_object_set_new(t, "depth", json_integer(f->tun_depth));
+	json_object_set_new(t, "overhead_bytes", json_integer((json_int_t)f->tun_overhead));
+	return t;
+}
+
 json_t *session_to_json(const struct session *s, const struct session_json_opts *opts)
 {
 	const struct flow *f = s->flow;
@@ -73,20 +113,21 @@ json_t *session_to_json(const struct session *s, const struct session_json_opts 
 	uint16_t cport = f->client_is_a ? k->port_a : k->port_b;
 	uint16_t sport = f->client_is_a ? k->port_b : k->port_a;
 	const struct flow_dir *ts = &f->dir[FLOW_TOSERVER], *tc = &f->dir[FLOW_TOCLIENT];
-	json_t *o = json_object();
+	json_t *o;
 
+	if (opts && opts->format == OUTPUT_FORMAT_EVE)
+		return session_to_eve(s, opts);
+	if (opts && opts->format == OUTPUT_FORMAT_ECS)
+		return session_to_ecs(s, opts);
+	o = json_object();
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "event_type", json_string(s->is_update ? "session_update" : "session"));
 	set_time(o, "ts", s->ts_ns);
 	json_object_set_new(o, "flow_id", json_integer((json_int_t)f->id));
 	{
-		/* stable across replays of the same input: flow start, flow
-		 * number, and which record of the flow this is */
 		char rid[64];
-		snprintf(rid, sizeof(rid), "%016llx-%llu-%u",
-			 (unsigned long long)f->first_ns, (unsigned long long)f->id,
-			 s->is_update ? f->interim_count : 0u);
+		session_record_id(s, rid, sizeof(rid));
 		json_object_set_new(o, "record_id", json_string(rid));
 	}
 	set_time(o, "start", f->first_ns);
@@ -110,17 +151,8 @@ json_t *session_to_json(const struct session *s, const struct session_json_opts 
 			json_array_append_new(v, json_integer(k->vlan[1]));
 		json_object_set_new(o, "vlan", v);
 	}
-	if (f->tun_type) {
-		json_t *t = json_object();
-		json_object_set_new(t, "type", json_string(decode_tunnel_name(f->tun_type)));
-		set_addr(t, "src_ip", &f->tun_src);
-		set_addr(t, "dest_ip", &f->tun_dst);
-		if (f->tun_has_id)
-			json_object_set_new(t, "id", json_integer((json_int_t)f->tun_id));
-		json_object_set_new(t, "depth", json_integer(f->tun_depth));
-		json_object_set_new(t, "overhead_bytes", json_integer((json_int_t)f->tun_overhead));
-		json_object_set_new(o, "tunnel", t);
-	}
+	if (f->tun_type)
+		json_object_set_new(o, "tunnel", session_tunnel_json(f));
 	json_object_set_new(o, "pkts_toserver", json_integer((json_int_t)ts->pkts));
 	json_object_set_new(o, "pkts_toclient", json_integer((json_int_t)tc->pkts));
 	json_object_set_new(o, "bytes_toserver", json_integer((json_int_t)ts->bytes));
@@ -140,9 +172,80 @@ static json_t *num_or_null(double v)
 	return isnan(v) ? json_null() : json_real(round(v * 1000) / 1000);
 }
 
+json_t *alert_window_json(const struct score_alert *a)
+{
+	json_t *w = json_object();
+
+	if (!w)
+		return NULL;
+	set_time(w, "start", a->window_start_ns);
+	set_time(w, "end", a->window_end_ns);
+	json_object_set_new(w, "sessions", json_integer(a->window_sessions));
+	json_object_set_new(w, "bytes_toserver", json_integer((json_int_t)a->window_toserver));
+	json_object_set_new(w, "bytes_toclient", json_integer((json_int_t)a->window_toclient));
+	return w;
+}
+
+json_t *alert_reasons_json(const struct score_alert *a)
+{
+	json_t *rs = json_array();
+
+	if (!rs)
+		return NULL;
+	for (unsigned i = 0; i < a->n_reasons; i++) {
+		const struct score_reason *r = &a->reasons[i];
+		json_t *ro = json_object();
+		json_object_set_new(ro, "signal", json_string(score_rules[r->signal].name));
+		json_object_set_new(ro, "strength", json_real(round(r->strength * 1000) / 1000));
+		json_object_set_new(ro, "value", num_or_null(r->value));
+		json_object_set_new(ro, "baseline", num_or_null(r->baseline));
+		json_object_set_new(ro, "peer", num_or_null(r->peer));
+		json_object_set_new(ro, "unit", json_string(r->unit ? r->unit : ""));
+		json_object_set_new(ro, "detail", json_string(r->detail));
+		json_array_append_new(rs, ro);
+	}
+	return rs;
+}
+
+json_t *alert_series_json(const struct score_alert *a)
+{
+	json_t *sr = json_object(), *dn = json_array(), *up = json_array(), *cs = json_array();
+
+	if (!sr || !dn || !up || !cs) {
+		json_decref(sr);
+		json_decref(dn);
+		json_decref(up);
+		json_decref(cs);
+		return NULL;
+	}
+	json_object_set_new(sr, "bucket_s", json_integer(SCORE_BUCKET_S));
+	set_time(sr, "start", a->series_start_ns);
+	for (uint32_t i = 0; i < a->series_n; i++) {
+		json_array_append_new(dn, json_integer((json_int_t)a->series_down[i]));
+		json_array_append_new(up, json_integer((json_int_t)a->series_up[i]));
+	}
+	json_object_set_new(sr, "toclient", dn);
+	json_object_set_new(sr, "toserver", up);
+	json_object_set_new(sr, "baseline_per_bucket", num_or_null(a->series_baseline));
+	json_object_set_new(sr, "peer_per_bucket", num_or_null(a->series_peer));
+	for (unsigned i = 0; i < a->n_conn_starts; i++)
+		json_array_append_new(cs, json_integer(a->conn_starts[i]));
+	json_object_set_new(sr, "conn_starts", cs);
+	return sr;
+}
+
+json_t *alert_cids_json(const struct score_alert *a)
+{
+	json_t *cids = json_array();
+
+	for (unsigned i = 0; cids && i < a->n_cids; i++)
+		json_array_append_new(cids, json_string(a->cids[i]));
+	return cids;
+}
+
 json_t *alert_to_json(const struct score_alert *a, const char *sensor)
 {
-	json_t *o = json_object(), *w, *rs, *cids;
+	json_t *o = json_object();
 	char dport[8];
 
 	if (!o)
@@ -168,49 +271,23 @@ json_t *alert_to_json(const struct score_alert *a, const char *sensor)
 	set_str(o, "app_proto", a->app_proto);
 	set_str(o, "sni", a->sni);
 	set_str(o, "ja4", a->ja4);
-	w = json_object();
-	set_time(w, "start", a->window_start_ns);
-	set_time(w, "end", a->window_end_ns);
-	json_object_set_new(w, "sessions", json_integer(a->window_sessions));
-	json_object_set_new(w, "bytes_toserver", json_integer((json_int_t)a->window_toserver));
-	json_object_set_new(w, "bytes_toclient", json_integer((json_int_t)a->window_toclient));
-	json_object_set_new(o, "window", w);
-	rs = json_array();
-	for (unsigned i = 0; i < a->n_reasons; i++) {
-		const struct score_reason *r = &a->reasons[i];
-		json_t *ro = json_object();
-		json_object_set_new(ro, "signal", json_string(score_rules[r->signal].name));
-		json_object_set_new(ro, "strength", json_real(round(r->strength * 1000) / 1000));
-		json_object_set_new(ro, "value", num_or_null(r->value));
-		json_object_set_new(ro, "baseline", num_or_null(r->baseline));
-		json_object_set_new(ro, "peer", num_or_null(r->peer));
-		json_object_set_new(ro, "unit", json_string(r->unit ? r->unit : ""));
-		json_object_set_new(ro, "detail", json_string(r->detail));
-		json_array_append_new(rs, ro);
-	}
-	json_object_set_new(o, "reasons", rs);
-	if (a->series_n) {
-		json_t *sr = json_object(), *dn = json_array(), *up = json_array(), *cs = json_array();
-		json_object_set_new(sr, "bucket_s", json_integer(SCORE_BUCKET_S));
-		set_time(sr, "start", a->series_start_ns);
-		for (uint32_t i = 0; i < a->series_n; i++) {
-			json_array_append_new(dn, json_integer((json_int_t)a->series_down[i]));
-			json_array_append_new(up, json_integer((json_int_t)a->series_up[i]));
-		}
-		json_object_set_new(sr, "toclient", dn);
-		json_object_set_new(sr, "toserver", up);
-		json_object_set_new(sr, "baseline_per_bucket", num_or_null(a->series_baseline));
-		json_object_set_new(sr, "peer_per_bucket", num_or_null(a->series_peer));
-		for (unsigned i = 0; i < a->n_conn_starts; i++)
-			json_array_append_new(cs, json_integer(a->conn_starts[i]));
-		json_object_set_new(sr, "conn_starts", cs);
-		json_object_set_new(o, "series", sr);
-	}
-	cids = json_array();
-	for (unsigned i = 0; i < a->n_cids; i++)
-		json_array_append_new(cids, json_string(a->cids[i]));
-	json_object_set_new(o, "community_ids", cids);
+	json_object_set_new(o, "window", alert_window_json(a));
+	json_object_set_new(o, "reasons", alert_reasons_json(a));
+	if (a->series_n)
+		json_object_set_new(o, "series", alert_series_json(a));
+	json_object_set_new(o, "community_ids", alert_cids_json(a));
 	return o;
+}
+
+json_t *alert_to_json_opts(const struct score_alert *a, const struct session_json_opts *opts)
+{
+	const char *sensor = opts ? opts->sensor : NULL;
+
+	if (opts && opts->format == OUTPUT_FORMAT_EVE)
+		return alert_to_eve(a, sensor);
+	if (opts && opts->format == OUTPUT_FORMAT_ECS)
+		return alert_to_ecs(a, sensor);
+	return alert_to_json(a, sensor);
 }
 
 char *json_to_line(const json_t *obj, size_t *len)
