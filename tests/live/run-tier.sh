@@ -209,7 +209,8 @@ run_reload() {
 		ip netns exec "$NSC" timeout 10 curl -sk --max-time 8 \
 			--resolve outlook.office365.com:443:198.18.0.2 -o "$d/$1" https://outlook.office365.com/data.bin
 	}
-	write_cfg tests/live/data/catalog.json
+	# absolute: a relative catalog path in a file is found next to the file
+	write_cfg "$PWD/tests/live/data/catalog.json"
 	ip netns exec "$NST" timeout 90 "$MT" -i tc0 --capture ebpf-tc --config "$d/cfg.yaml" \
 		--sessions "$d/live.jsonl" >"$d/out" 2>"$d/err" &
 	mpid=$!
@@ -217,7 +218,7 @@ run_reload() {
 	for i in $(seq 100); do grep -q 'capturing on' "$d/err" 2>/dev/null && break; sleep 0.1; done
 	fetch r1 || bad reload:round1 "client failed"
 	# 1. the client becomes allowlisted: its sessions are still written, not scored
-	write_cfg tests/live/data/catalog.json 198.18.0.1
+	write_cfg "$PWD/tests/live/data/catalog.json" 198.18.0.1
 	if hup_and_wait "SIGHUP: configuration and catalog reloaded" 1; then ok reload:applied; else bad reload:applied "$(tail -2 "$d/err" | tr '\n' ' ')"; fi
 	fetch r2 || bad reload:round2 "client failed"
 	# 2. a broken file is refused
