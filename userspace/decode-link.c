@@ -46,7 +46,9 @@ static enum decode_result decode_mpls(struct decode_ctx *d, struct cursor *c)
 {
 	uint32_t entry;
 	d->st->mpls++;
-	for (unsigned i = 0; i < DECODE_MAX_MPLS; i++) {
+	/* the bound is on the packet's labels, not this stack's: a tunnel
+	 * can carry a second stack inside the first */
+	while (d->pkt->mpls_count < DECODE_MAX_MPLS) {
 		if (!cur_be32(c, &entry)) {
 			d->st->truncated++;
 			return DECODE_TRUNCATED;
