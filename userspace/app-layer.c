@@ -519,6 +519,7 @@ static void hello_copy(struct flow_ident *id, const struct tls_hello *h)
 	memcpy(id->alpn, h->alpn, alen);
 	id->alpn[alen] = '\0';
 	memcpy(id->ja3, h->ja3, sizeof(id->ja3));
+	snprintf(id->ja3_str, sizeof(id->ja3_str), "%s", h->ja3_str);
 	memcpy(id->ja4, h->ja4, sizeof(id->ja4));
 	id->tls_version = h->version;
 	id->ech = h->ech;

@@ -62,6 +62,7 @@ struct flow_ident {
 	char cert_name[TLS_CERT_NAME_LEN]; /* server certificate name (TLS <= 1.2) */
 	char alpn[APP_ALPN_MAX + 1];
 	char ja3[TLS_JA3_HEX_LEN + 1];
+	char ja3_str[TLS_JA3_STR_MAX + 1]; /* the string JA3 hashes (EVE), or "" */
 	char ja4[TLS_JA4_LEN + 1];
 	uint16_t tls_version;       /* highest offered; 0 = no ClientHello seen */
 	uint8_t ech;                /* ECH/ESNI extension offered */

@@ -426,7 +426,7 @@ static bool digest_hex(const EVP_MD *md, const struct fp_buf *b, char *hex, size
 	return true;
 }
 
-static bool ja3_format(const struct tls_hello *h, char *out)
+static bool ja3_format(const struct tls_hello *h, char *out, char *str)
 {
 	struct fp_buf b = { .len = 0 };
 
@@ -439,6 +439,12 @@ static bool ja3_format(const struct tls_hello *h, char *out)
 	fp_puts(&b, ",");
 	for (uint16_t i = 0; i < h->point_formats.n; i++)
 		fp_add(&b, i ? "-%u" : "%u", h->point_formats.v[i]);
+	if (!b.overflow && b.len <= TLS_JA3_STR_MAX) {
+		memcpy(str, b.s, b.len);
+		str[b.len] = '\0';
+	} else {
+		str[0] = '\0';
+	}
 	if (!digest_hex(EVP_md5(), &b, out, TLS_JA3_HEX_LEN)) {
 		out[0] = '\0';
 		return false;
@@ -589,7 +595,7 @@ static enum tls_result hello_parse(const uint8_t *data, size_t len, bool framed,
 	out->stream_len = cur_len(&rd.stream) - cur_len(&probe.recs);
 	if (out->version == 0) /* no supported_versions, or only GREASE in it */
 		out->version = out->legacy_version;
-	ja3_format(out, out->ja3);
+	ja3_format(out, out->ja3, out->ja3_str);
 	tls_ja4_format(out, 't', out->ja4);
 	return TLS_OK;
 }

@@ -37,6 +37,7 @@
 #define TLS_STARTTLS_LINE_MAX 64
 /* Fingerprint string sizes, without the NUL. */
 #define TLS_JA3_HEX_LEN 32 /* MD5 in hex */
+#define TLS_JA3_STR_MAX 383 /* JA3 string kept (EVE tls.ja3.string); longer: "" */
 #define TLS_JA4_LEN 36     /* "t13d1516h2_8daaf6152771_e5627efa2ab1" */
 
 /* Record content type and handshake type we look for. */
@@ -106,6 +107,7 @@ struct tls_hello {
 	/* Fingerprints over the stored lists.  If any list is truncated they
 	 * are computed over the stored prefix and so are not standard. */
 	char ja3[TLS_JA3_HEX_LEN + 1];
+	char ja3_str[TLS_JA3_STR_MAX + 1]; /* the string JA3 hashes, or "" when longer */
 	char ja4[TLS_JA4_LEN + 1]; /* transport 't' */
 };
 

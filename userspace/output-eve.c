@@ -236,6 +236,8 @@ static json_t *hello_json(const struct flow_ident *id, bool *is_quic)
 	if (id->ja3[0]) {
 		json_t *j = json_object();
 		json_object_set_new(j, "hash", json_string(id->ja3));
+		if (id->ja3_str[0])
+			json_object_set_new(j, "string", json_string(id->ja3_str));
 		json_object_set_new(t, "ja3", j);
 	}
 	set_str(t, "ja4", id->ja4);

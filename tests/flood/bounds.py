@@ -8,7 +8,7 @@ used (read from build/mailtap, x86-64, -O2 -g, when this file was written).
 Capacities are the defaults of docs/sessions.md and docs/detection.md
 (flow table --max-flows, 65536 identification slots, 1024 hello
 reassemblies, 65536 DNS cache entries, score tables 8192/256/65536/4096/
-65536/4096); each pool is calloc'd once, so RSS grows only as slots are
+65536/4096 and 8192 beacon streams); each pool is calloc'd once, so RSS grows only as slots are
 used and can never pass this sum."""
 import subprocess
 import sys
@@ -16,7 +16,7 @@ import sys
 SIZES = {"flow": 240, "flow_ident": 928, "reasm_slot": 16496, "dns_cache_entry": 296,
          "lru_node": 12, "pair_key": 60, "pair": 6424, "peer_key": 40, "peer": 32800,
          "hp_key": 89, "seen": 8, "net_addr": 20, "count_key": 80, "alert_key": 56,
-         "alert_state": 96}
+         "alert_state": 96, "stream_key": 97, "stream": 3288}
 
 
 def gdb_sizes(binary):
@@ -60,7 +60,8 @@ def main():
         "score": (lru(8192, s["pair_key"], s["pair"]) + lru(256, s["peer_key"], s["peer"]) +
                   lru(65536, s["hp_key"], s["seen"]) + lru(4096, s["count_key"], 4) +
                   lru(65536, s["net_addr"], s["seen"]) +
-                  lru(4096, s["alert_key"], s["alert_state"])),
+                  lru(4096, s["alert_key"], s["alert_state"]) +
+                  lru(8192, s["stream_key"], s["stream"])),
     }
     print("sizes %s flow=%d ident=%d reasm=%d dns=%d pair=%d" % (
         src, s["flow"], s["flow_ident"], s["reasm_slot"], s["dns_cache_entry"], s["pair"]))

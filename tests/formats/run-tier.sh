@@ -147,6 +147,25 @@ PY
 case "$msg" in same*) ok "EVE flow_id stable across hash seeds, unique per flow (${msg#same } flows)" ;;
 *) fail "EVE flow_id: $msg" ;; esac
 
+# tls.ja3.string is the string tls.ja3.hash is the MD5 of (the hash itself
+# is checked against tshark by the ident tier)
+msg=$(cat "$OUT"/*.eve.jsonl | $PY -c '
+import hashlib, json, sys
+n = bad = 0
+for line in sys.stdin:
+    r = json.loads(line)
+    j = (r.get("tls") or {}).get("ja3") or {}
+    if "string" in j:
+        n += 1
+        bad += hashlib.md5(j["string"].encode()).hexdigest() != j["hash"]
+print(n, bad)')
+read -r nj3 badj3 <<<"$msg"
+if [ "${nj3:-0}" -gt 0 ] && [ "${badj3:-1}" = 0 ]; then
+	ok "EVE tls.ja3.string hashes to tls.ja3.hash ($nj3 records)"
+else
+	fail "EVE tls.ja3.string: $msg"
+fi
+
 # native stays the default, byte for byte
 MAILTAP_SEED=1 TZ=UTC "$M" -q -r pcaps/demo.pcap --sessions - >"$OUT/native-default.jsonl" 2>&1
 MAILTAP_SEED=1 TZ=UTC "$M" -q -r pcaps/demo.pcap --sessions - --format native >"$OUT/native.jsonl" 2>&1
