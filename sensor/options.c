@@ -230,6 +230,8 @@ void options_release(struct sensor_options *o)
 	list_clear(&o->alerts);
 	list_clear(&o->internal);
 	list_clear(&o->allow);
+	list_clear(&o->decap_vxlan_ports);
+	list_clear(&o->decap_geneve_ports);
 	explicit_bzero(o->redis_password, sizeof(o->redis_password));
 }
 
