@@ -9,31 +9,9 @@
 
 #include "app-quic.h"
 #include "community-id.h"
+#include "output-json.h"
 #include "output-eve.h"
 #include "util-time.h"
-
-static void set_time(json_t *o, const char *key, uint64_t ns)
-{
-	char buf[TIME_RFC3339_LEN];
-	json_object_set_new(o, key, json_string(time_format_rfc3339(ns, buf, sizeof(buf))));
-}
-
-static void set_addr(json_t *o, const char *key, const struct net_addr *a)
-{
-	char buf[NET_ADDR_STRLEN];
-	json_object_set_new(o, key, json_string(net_addr_format(a, buf, sizeof(buf))));
-}
-
-static void set_str(json_t *o, const char *key, const char *v)
-{
-	if (v && v[0])
-		json_object_set_new(o, key, json_string(v));
-}
-
-static void set_u64(json_t *o, const char *key, uint64_t v)
-{
-	json_object_set_new(o, key, json_integer((json_int_t)v));
-}
 
 /* Returns @parent's object member @key, created when missing (borrowed). */
 static json_t *obj(json_t *parent, const char *key)
@@ -60,7 +38,7 @@ static void set_observer(json_t *o, const char *sensor)
 {
 	json_t *ob = obj(o, "observer");
 
-	set_str(ob, "name", sensor);
+	out_json_set_str(ob, "name", sensor);
 	json_object_set_new(ob, "type", json_string("sensor"));
 	json_object_set_new(ob, "vendor", json_string("mailtap"));
 	json_object_set_new(ob, "product", json_string("mailtap"));
@@ -82,7 +60,7 @@ json_t *session_to_ecs(const struct session *s, const struct session_json_opts *
 	if (!o)
 		return NULL;
 	session_record_id(s, rid, sizeof(rid));
-	set_time(o, "@timestamp", s->ts_ns);
+	out_json_set_time(o, "@timestamp", s->ts_ns);
 	json_object_set_new(obj(o, "ecs"), "version", json_string(ECS_VERSION));
 	ev = obj(o, "event");
 	json_object_set_new(ev, "kind", json_string("event"));
@@ -92,22 +70,22 @@ json_t *session_to_ecs(const struct session *s, const struct session_json_opts *
 	json_object_set_new(ev, "dataset", json_string("mailtap.session"));
 	json_object_set_new(ev, "module", json_string("mailtap"));
 	json_object_set_new(ev, "id", json_string(rid));
-	set_time(ev, "start", f->first_ns);
-	set_time(ev, "end", f->last_ns);
-	set_u64(ev, "duration", f->last_ns - f->first_ns);
+	out_json_set_time(ev, "start", f->first_ns);
+	out_json_set_time(ev, "end", f->last_ns);
+	out_json_set_u64(ev, "duration", f->last_ns - f->first_ns);
 
 	src = obj(o, "source");
-	set_addr(src, "ip", cli);
+	out_json_set_addr(src, "ip", cli);
 	json_object_set_new(src, "port", json_integer(cport));
-	set_u64(src, "bytes", ts->bytes);
-	set_u64(src, "packets", ts->pkts);
+	out_json_set_u64(src, "bytes", ts->bytes);
+	out_json_set_u64(src, "packets", ts->pkts);
 	dst = obj(o, "destination");
-	set_addr(dst, "ip", srv);
+	out_json_set_addr(dst, "ip", srv);
 	json_object_set_new(dst, "port", json_integer(sport));
-	set_u64(dst, "bytes", tc->bytes);
-	set_u64(dst, "packets", tc->pkts);
+	out_json_set_u64(dst, "bytes", tc->bytes);
+	out_json_set_u64(dst, "packets", tc->pkts);
 	if (id)
-		set_str(dst, "domain", id->sni[0] ? id->sni : id->dns_name);
+		out_json_set_str(dst, "domain", id->sni[0] ? id->sni : id->dns_name);
 
 	net = obj(o, "network");
 	json_object_set_new(net, "transport", json_string(k->proto == IPPROTO_TCP ? "tcp" :
@@ -121,10 +99,10 @@ json_t *session_to_ecs(const struct session *s, const struct session_json_opts *
 	if (community_id_v1(cid, sizeof(cid), opts ? opts->community_id_seed : 0, true, k->proto,
 			    cli, srv, cport, sport) == 0)
 		json_object_set_new(net, "community_id", json_string(cid));
-	set_u64(net, "bytes", ts->bytes + tc->bytes);
-	set_u64(net, "packets", ts->pkts + tc->pkts);
+	out_json_set_u64(net, "bytes", ts->bytes + tc->bytes);
+	out_json_set_u64(net, "packets", ts->pkts + tc->pkts);
 	if (id)
-		set_str(net, "protocol", app_proto_name(id->app_proto));
+		out_json_set_str(net, "protocol", app_proto_name(id->app_proto));
 	if (k->vlan[0]) {
 		char v[8];
 		snprintf(v, sizeof(v), "%u", (unsigned)k->vlan[0]);
@@ -145,8 +123,8 @@ json_t *session_to_ecs(const struct session *s, const struct session_json_opts *
 		}
 		if (id->sni[0] || id->ja3[0]) {
 			json_t *c = obj(tls, "client");
-			set_str(c, "server_name", id->sni);
-			set_str(c, "ja3", id->ja3);
+			out_json_set_str(c, "server_name", id->sni);
+			out_json_set_str(c, "ja3", id->ja3);
 		}
 	}
 	set_observer(o, opts ? opts->sensor : NULL);
@@ -157,33 +135,33 @@ json_t *session_to_ecs(const struct session *s, const struct session_json_opts *
 
 	/* what ECS has no field for */
 	m = json_object();
-	set_u64(m, "flow_id", eve_flow_id(f));
+	out_json_set_u64(m, "flow_id", eve_flow_id(f));
 	if (s->is_update)
 		json_object_set_new(m, "update", json_true());
 	else
 		json_object_set_new(m, "end_reason",
 				    json_string(flow_end_reason_name(s->end_reason)));
-	set_u64(m, "payload_bytes_toserver", ts->payload_bytes);
-	set_u64(m, "payload_bytes_toclient", tc->payload_bytes);
+	out_json_set_u64(m, "payload_bytes_toserver", ts->payload_bytes);
+	out_json_set_u64(m, "payload_bytes_toclient", tc->payload_bytes);
 	json_object_set_new(m, "history", json_string(f->history));
 	if (id) {
 		if (id->has_match) {
-			set_str(m, "provider", id->provider);
-			set_str(m, "service", id->service);
+			out_json_set_str(m, "provider", id->provider);
+			out_json_set_str(m, "service", id->service);
 		}
-		set_str(m, "classified_by", app_classified_by_name(id->classified_by));
-		set_str(m, "ja4", id->ja4);
+		out_json_set_str(m, "classified_by", app_classified_by_name(id->classified_by));
+		out_json_set_str(m, "ja4", id->ja4);
 		if (id->quic_version) {
 			char v[QUIC_VERSION_STRLEN];
-			set_str(m, "quic_version", quic_version_name(id->quic_version, v, sizeof(v)));
+			out_json_set_str(m, "quic_version", quic_version_name(id->quic_version, v, sizeof(v)));
 		}
-		set_str(m, "alpn", id->alpn);
+		out_json_set_str(m, "alpn", id->alpn);
 		if (id->ech)
 			json_object_set_new(m, "ech", json_true());
 		if (id->starttls)
 			json_object_set_new(m, "starttls", json_true());
-		set_str(m, "dns_name", id->dns_name);
-		set_str(m, "cert_name", id->cert_name);
+		out_json_set_str(m, "dns_name", id->dns_name);
+		out_json_set_str(m, "cert_name", id->cert_name);
 	}
 	if (f->tun_type)
 		json_object_set_new(m, "tunnel", session_tunnel_json(f));
@@ -199,7 +177,7 @@ json_t *alert_to_ecs(const struct score_alert *a, const char *sensor)
 
 	if (!o)
 		return NULL;
-	set_time(o, "@timestamp", a->ts_ns);
+	out_json_set_time(o, "@timestamp", a->ts_ns);
 	json_object_set_new(obj(o, "ecs"), "version", json_string(ECS_VERSION));
 	json_object_set_new(o, "message", json_string(sig->signature));
 	ev = obj(o, "event");
@@ -212,10 +190,10 @@ json_t *alert_to_ecs(const struct score_alert *a, const char *sensor)
 	json_object_set_new(ev, "id", json_string(eid));
 	json_object_set_new(ev, "severity", json_integer(eve_severity(a->severity)));
 	json_object_set_new(ev, "risk_score", json_real((double)(json_int_t)a->score));
-	set_time(ev, "start", a->window_start_ns);
-	set_time(ev, "end", a->window_end_ns);
+	out_json_set_time(ev, "start", a->window_start_ns);
+	out_json_set_time(ev, "end", a->window_end_ns);
 	if (a->n_reasons)
-		set_str(ev, "reason", a->reasons[0].detail);
+		out_json_set_str(ev, "reason", a->reasons[0].detail);
 
 	rule = obj(o, "rule");
 	snprintf(sid, sizeof(sid), "%u", sig->sid);
@@ -226,21 +204,21 @@ json_t *alert_to_ecs(const struct score_alert *a, const char *sensor)
 	json_object_set_new(rule, "ruleset", json_string("mailtap"));
 	json_object_set_new(rule, "version", json_string("1"));
 
-	set_addr(obj(o, "source"), "ip", &a->host);
+	out_json_set_addr(obj(o, "source"), "ip", &a->host);
 	if (a->server.family) {
 		json_t *dst = obj(o, "destination");
-		set_addr(dst, "ip", &a->server);
+		out_json_set_addr(dst, "ip", &a->server);
 		json_object_set_new(dst, "port", json_integer(a->server_port));
-		set_str(dst, "domain", a->sni);
+		out_json_set_str(dst, "domain", a->sni);
 	}
 	net = obj(o, "network");
 	if (a->app_proto && !strcmp(a->app_proto, "quic"))
 		json_object_set_new(net, "transport", json_string("udp"));
 	else if (a->app_proto && a->app_proto[0] && strcmp(a->app_proto, "dns"))
 		json_object_set_new(net, "transport", json_string("tcp"));
-	set_str(net, "protocol", a->app_proto);
+	out_json_set_str(net, "protocol", a->app_proto);
 	if (a->n_cids)
-		set_str(net, "community_id", a->cids[a->n_cids - 1]);
+		out_json_set_str(net, "community_id", a->cids[a->n_cids - 1]);
 	if (!json_object_size(net))
 		json_object_del(o, "network");
 	if (a->sni && a->sni[0])
@@ -260,9 +238,9 @@ json_t *alert_to_ecs(const struct score_alert *a, const char *sensor)
 	json_object_set_new(m, "severity", json_string(a->severity));
 	json_object_set_new(m, "learning", json_boolean(a->learning));
 	json_object_set_new(m, "confidence", json_real(round(a->confidence * 100) / 100));
-	set_str(m, "provider", a->provider);
-	set_str(m, "service", a->service);
-	set_str(m, "ja4", a->ja4);
+	out_json_set_str(m, "provider", a->provider);
+	out_json_set_str(m, "service", a->service);
+	out_json_set_str(m, "ja4", a->ja4);
 	json_object_set_new(m, "window", alert_window_json(a));
 	json_object_set_new(m, "reasons", alert_reasons_json(a));
 	if (a->series_n)

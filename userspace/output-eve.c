@@ -10,6 +10,7 @@
 
 #include "app-quic.h"
 #include "community-id.h"
+#include "output-json.h"
 #include "util-time.h"
 
 /* Read-only: one rule per alert kind.  The ids are part of the output's
@@ -117,23 +118,6 @@ static void set_time(json_t *o, const char *key, uint64_t ns)
 	json_object_set_new(o, key, json_string(eve_time_format(ns, buf, sizeof(buf))));
 }
 
-static void set_addr(json_t *o, const char *key, const struct net_addr *a)
-{
-	char buf[NET_ADDR_STRLEN];
-	json_object_set_new(o, key, json_string(net_addr_format(a, buf, sizeof(buf))));
-}
-
-static void set_str(json_t *o, const char *key, const char *v)
-{
-	if (v && v[0])
-		json_object_set_new(o, key, json_string(v));
-}
-
-static void set_u64(json_t *o, const char *key, uint64_t v)
-{
-	json_object_set_new(o, key, json_integer((json_int_t)v));
-}
-
 /* Suricata's names (SSLVersionToString). */
 static const char *tls_version_eve(uint16_t v)
 {
@@ -226,13 +210,13 @@ static json_t *hello_json(const struct flow_ident *id, bool *is_quic)
 	if (*is_quic) {
 		char v[QUIC_VERSION_STRLEN];
 		if (id->quic_version)
-			set_str(t, "version", quic_version_name(id->quic_version, v, sizeof(v)));
+			out_json_set_str(t, "version", quic_version_name(id->quic_version, v, sizeof(v)));
 	} else {
-		set_str(t, "version", tls_version_eve(id->tls_version));
+		out_json_set_str(t, "version", tls_version_eve(id->tls_version));
 		if (id->starttls)
-			set_str(t, "from_proto", app_proto_name(id->app_proto));
+			out_json_set_str(t, "from_proto", app_proto_name(id->app_proto));
 	}
-	set_str(t, "sni", id->sni);
+	out_json_set_str(t, "sni", id->sni);
 	if (id->ja3[0]) {
 		json_t *j = json_object();
 		json_object_set_new(j, "hash", json_string(id->ja3));
@@ -240,7 +224,7 @@ static json_t *hello_json(const struct flow_ident *id, bool *is_quic)
 			json_object_set_new(j, "string", json_string(id->ja3_str));
 		json_object_set_new(t, "ja3", j);
 	}
-	set_str(t, "ja4", id->ja4);
+	out_json_set_str(t, "ja4", id->ja4);
 	return t;
 }
 
@@ -262,15 +246,15 @@ json_t *session_to_eve(const struct session *s, const struct session_json_opts *
 		return NULL;
 	/* as Suricata's flow records: the time of the flow's first packet */
 	set_time(o, "timestamp", f->first_ns);
-	set_u64(o, "flow_id", eve_flow_id(f));
+	out_json_set_u64(o, "flow_id", eve_flow_id(f));
 	json_object_set_new(o, "event_type", json_string("flow"));
-	set_addr(o, "src_ip", cli);
+	out_json_set_addr(o, "src_ip", cli);
 	json_object_set_new(o, "src_port", json_integer(cport));
-	set_addr(o, "dest_ip", srv);
+	out_json_set_addr(o, "dest_ip", srv);
 	json_object_set_new(o, "dest_port", json_integer(sport));
 	json_object_set_new(o, "proto", json_string(proto_name(k->proto)));
 	if (id)
-		set_str(o, "app_proto", app_proto_name(id->app_proto));
+		out_json_set_str(o, "app_proto", app_proto_name(id->app_proto));
 	if (k->vlan[0]) {
 		json_t *v = json_array();
 		json_array_append_new(v, json_integer(k->vlan[0]));
@@ -279,13 +263,13 @@ json_t *session_to_eve(const struct session *s, const struct session_json_opts *
 		json_object_set_new(o, "vlan", v);
 	}
 	fl = json_object();
-	set_u64(fl, "pkts_toserver", ts->pkts);
-	set_u64(fl, "pkts_toclient", tc->pkts);
-	set_u64(fl, "bytes_toserver", ts->bytes);
-	set_u64(fl, "bytes_toclient", tc->bytes);
+	out_json_set_u64(fl, "pkts_toserver", ts->pkts);
+	out_json_set_u64(fl, "pkts_toclient", tc->pkts);
+	out_json_set_u64(fl, "bytes_toserver", ts->bytes);
+	out_json_set_u64(fl, "bytes_toclient", tc->bytes);
 	set_time(fl, "start", f->first_ns);
 	set_time(fl, "end", f->last_ns);
-	set_u64(fl, "age", f->last_ns / 1000000000ull - f->first_ns / 1000000000ull);
+	out_json_set_u64(fl, "age", f->last_ns / 1000000000ull - f->first_ns / 1000000000ull);
 	json_object_set_new(fl, "state", json_string(flow_state(s)));
 	if (!s->is_update)
 		json_object_set_new(fl, "reason", json_string(flow_reason(s->end_reason)));
@@ -297,7 +281,7 @@ json_t *session_to_eve(const struct session *s, const struct session_json_opts *
 	if (community_id_v1(cid, sizeof(cid), opts ? opts->community_id_seed : 0, true, k->proto,
 			    cli, srv, cport, sport) == 0)
 		json_object_set_new(o, "community_id", json_string(cid));
-	set_str(o, "host", opts ? opts->sensor : NULL);
+	out_json_set_str(o, "host", opts ? opts->sensor : NULL);
 
 	/* what EVE has no field for */
 	m = json_object();
@@ -309,22 +293,22 @@ json_t *session_to_eve(const struct session *s, const struct session_json_opts *
 		json_object_set_new(m, "end_reason",
 				    json_string(flow_end_reason_name(s->end_reason)));
 	json_object_set_new(m, "duration", json_real(time_ns_to_s(f->last_ns - f->first_ns)));
-	set_u64(m, "payload_bytes_toserver", ts->payload_bytes);
-	set_u64(m, "payload_bytes_toclient", tc->payload_bytes);
+	out_json_set_u64(m, "payload_bytes_toserver", ts->payload_bytes);
+	out_json_set_u64(m, "payload_bytes_toclient", tc->payload_bytes);
 	json_object_set_new(m, "history", json_string(f->history));
 	if (id) {
 		if (id->has_match) {
-			set_str(m, "provider", id->provider);
-			set_str(m, "service", id->service);
+			out_json_set_str(m, "provider", id->provider);
+			out_json_set_str(m, "service", id->service);
 		}
-		set_str(m, "classified_by", app_classified_by_name(id->classified_by));
-		set_str(m, "alpn", id->alpn);
+		out_json_set_str(m, "classified_by", app_classified_by_name(id->classified_by));
+		out_json_set_str(m, "alpn", id->alpn);
 		if (id->ech)
 			json_object_set_new(m, "ech", json_true());
 		if (id->starttls)
 			json_object_set_new(m, "starttls", json_true());
-		set_str(m, "dns_name", id->dns_name);
-		set_str(m, "cert_name", id->cert_name);
+		out_json_set_str(m, "dns_name", id->dns_name);
+		out_json_set_str(m, "cert_name", id->cert_name);
 	}
 	if (f->tun_type)
 		json_object_set_new(m, "tunnel", session_tunnel_json(f));
@@ -355,13 +339,13 @@ json_t *alert_to_eve(const struct score_alert *a, const char *sensor)
 		return NULL;
 	set_time(o, "timestamp", a->ts_ns);
 	json_object_set_new(o, "event_type", json_string("alert"));
-	set_addr(o, "src_ip", &a->host);
+	out_json_set_addr(o, "src_ip", &a->host);
 	if (a->server.family) {
-		set_addr(o, "dest_ip", &a->server);
+		out_json_set_addr(o, "dest_ip", &a->server);
 		json_object_set_new(o, "dest_port", json_integer(a->server_port));
 	}
-	set_str(o, "proto", alert_proto(a->app_proto));
-	set_str(o, "app_proto", a->app_proto);
+	out_json_set_str(o, "proto", alert_proto(a->app_proto));
+	out_json_set_str(o, "app_proto", a->app_proto);
 	al = json_object();
 	json_object_set_new(al, "action", json_string("allowed"));
 	json_object_set_new(al, "gid", json_integer(1));
@@ -373,14 +357,14 @@ json_t *alert_to_eve(const struct score_alert *a, const char *sensor)
 	json_object_set_new(o, "alert", al);
 	if ((a->sni && a->sni[0]) || (a->ja4 && a->ja4[0])) {
 		json_t *t = json_object();
-		set_str(t, "sni", a->sni);
-		set_str(t, "ja4", a->ja4);
+		out_json_set_str(t, "sni", a->sni);
+		out_json_set_str(t, "ja4", a->ja4);
 		json_object_set_new(o, a->app_proto && !strcmp(a->app_proto, "quic") ? "quic" : "tls", t);
 	}
 	/* the latest session's (the list ends with it) */
 	if (a->n_cids)
-		set_str(o, "community_id", a->cids[a->n_cids - 1]);
-	set_str(o, "host", sensor);
+		out_json_set_str(o, "community_id", a->cids[a->n_cids - 1]);
+	out_json_set_str(o, "host", sensor);
 
 	m = json_object();
 	json_object_set_new(m, "alert_id", json_string(a->alert_id));
@@ -390,8 +374,8 @@ json_t *alert_to_eve(const struct score_alert *a, const char *sensor)
 	json_object_set_new(m, "severity", json_string(a->severity));
 	json_object_set_new(m, "learning", json_boolean(a->learning));
 	json_object_set_new(m, "confidence", json_real(round(a->confidence * 100) / 100));
-	set_str(m, "provider", a->provider);
-	set_str(m, "service", a->service);
+	out_json_set_str(m, "provider", a->provider);
+	out_json_set_str(m, "service", a->service);
 	json_object_set_new(m, "window", alert_window_json(a));
 	json_object_set_new(m, "reasons", alert_reasons_json(a));
 	if (a->series_n)

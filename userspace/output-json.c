@@ -45,47 +45,52 @@ static const char *proto_name(uint8_t proto)
 	}
 }
 
-static void set_time(json_t *o, const char *key, uint64_t ns)
+void out_json_set_time(json_t *o, const char *key, uint64_t ns)
 {
 	char buf[TIME_RFC3339_LEN];
 	json_object_set_new(o, key, json_string(time_format_rfc3339(ns, buf, sizeof(buf))));
 }
 
-static void set_addr(json_t *o, const char *key, const struct net_addr *a)
+void out_json_set_addr(json_t *o, const char *key, const struct net_addr *a)
 {
 	char buf[NET_ADDR_STRLEN];
 	json_object_set_new(o, key, json_string(net_addr_format(a, buf, sizeof(buf))));
 }
 
-static void set_str(json_t *o, const char *key, const char *v)
+void out_json_set_str(json_t *o, const char *key, const char *v)
 {
 	if (v && v[0])
 		json_object_set_new(o, key, json_string(v));
 }
 
+void out_json_set_u64(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
 static void set_ident(json_t *o, const struct flow_ident *id)
 {
 	if (id->has_match) {
-		set_str(o, "provider", id->provider);
-		set_str(o, "service", id->service);
+		out_json_set_str(o, "provider", id->provider);
+		out_json_set_str(o, "service", id->service);
 	}
-	set_str(o, "app_proto", app_proto_name(id->app_proto));
+	out_json_set_str(o, "app_proto", app_proto_name(id->app_proto));
 	if (id->quic_version) {
 		char v[QUIC_VERSION_STRLEN];
-		set_str(o, "quic_version", quic_version_name(id->quic_version, v, sizeof(v)));
+		out_json_set_str(o, "quic_version", quic_version_name(id->quic_version, v, sizeof(v)));
 	}
-	set_str(o, "sni", id->sni);
-	set_str(o, "alpn", id->alpn);
-	set_str(o, "tls_version", app_tls_version_name(id->tls_version));
-	set_str(o, "ja4", id->ja4);
-	set_str(o, "ja3", id->ja3);
+	out_json_set_str(o, "sni", id->sni);
+	out_json_set_str(o, "alpn", id->alpn);
+	out_json_set_str(o, "tls_version", app_tls_version_name(id->tls_version));
+	out_json_set_str(o, "ja4", id->ja4);
+	out_json_set_str(o, "ja3", id->ja3);
 	if (id->ech)
 		json_object_set_new(o, "ech", json_true());
 	if (id->starttls)
 		json_object_set_new(o, "starttls", json_true());
-	set_str(o, "dns_name", id->dns_name);
-	set_str(o, "cert_name", id->cert_name);
-	set_str(o, "classified_by", app_classified_by_name(id->classified_by));
+	out_json_set_str(o, "dns_name", id->dns_name);
+	out_json_set_str(o, "cert_name", id->cert_name);
+	out_json_set_str(o, "classified_by", app_classified_by_name(id->classified_by));
 }
 
 json_t *session_tunnel_json(const struct flow *f)
@@ -95,8 +100,8 @@ json_t *session_tunnel_json(const struct flow *f)
 	if (!t)
 		return NULL;
 	json_object_set_new(t, "type", json_string(decode_tunnel_name(f->tun_type)));
-	set_addr(t, "src_ip", &f->tun_src);
-	set_addr(t, "dest_ip", &f->tun_dst);
+	out_json_set_addr(t, "src_ip", &f->tun_src);
+	out_json_set_addr(t, "dest_ip", &f->tun_dst);
 	if (f->tun_has_id)
 		json_object_set_new(t, "id", json_integer((json_int_t)f->tun_id));
 	json_object_set_new(t, "depth", json_integer(f->tun_depth));
@@ -123,19 +128,19 @@ json_t *session_to_json(const struct session *s, const struct session_json_opts 
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "event_type", json_string(s->is_update ? "session_update" : "session"));
-	set_time(o, "ts", s->ts_ns);
+	out_json_set_time(o, "ts", s->ts_ns);
 	json_object_set_new(o, "flow_id", json_integer((json_int_t)f->id));
 	{
 		char rid[64];
 		session_record_id(s, rid, sizeof(rid));
 		json_object_set_new(o, "record_id", json_string(rid));
 	}
-	set_time(o, "start", f->first_ns);
-	set_time(o, "end", f->last_ns);
+	out_json_set_time(o, "start", f->first_ns);
+	out_json_set_time(o, "end", f->last_ns);
 	json_object_set_new(o, "duration", json_real(time_ns_to_s(f->last_ns - f->first_ns)));
-	set_addr(o, "src_ip", cli);
+	out_json_set_addr(o, "src_ip", cli);
 	json_object_set_new(o, "src_port", json_integer(cport));
-	set_addr(o, "dest_ip", srv);
+	out_json_set_addr(o, "dest_ip", srv);
 	json_object_set_new(o, "dest_port", json_integer(sport));
 	json_object_set_new(o, "proto", json_string(proto_name(k->proto)));
 	{
@@ -178,8 +183,8 @@ json_t *alert_window_json(const struct score_alert *a)
 
 	if (!w)
 		return NULL;
-	set_time(w, "start", a->window_start_ns);
-	set_time(w, "end", a->window_end_ns);
+	out_json_set_time(w, "start", a->window_start_ns);
+	out_json_set_time(w, "end", a->window_end_ns);
 	json_object_set_new(w, "sessions", json_integer(a->window_sessions));
 	json_object_set_new(w, "bytes_toserver", json_integer((json_int_t)a->window_toserver));
 	json_object_set_new(w, "bytes_toclient", json_integer((json_int_t)a->window_toclient));
@@ -219,7 +224,7 @@ json_t *alert_series_json(const struct score_alert *a)
 		return NULL;
 	}
 	json_object_set_new(sr, "bucket_s", json_integer(SCORE_BUCKET_S));
-	set_time(sr, "start", a->series_start_ns);
+	out_json_set_time(sr, "start", a->series_start_ns);
 	for (uint32_t i = 0; i < a->series_n; i++) {
 		json_array_append_new(dn, json_integer((json_int_t)a->series_down[i]));
 		json_array_append_new(up, json_integer((json_int_t)a->series_up[i]));
@@ -251,7 +256,7 @@ json_t *alert_to_json(const struct score_alert *a, const char *sensor)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "event_type", json_string("alert"));
-	set_time(o, "ts", a->ts_ns);
+	out_json_set_time(o, "ts", a->ts_ns);
 	json_object_set_new(o, "alert_id", json_string(a->alert_id));
 	json_object_set_new(o, "revision", json_integer(a->revision));
 	json_object_set_new(o, "sensor", json_string(sensor ? sensor : ""));
@@ -260,17 +265,17 @@ json_t *alert_to_json(const struct score_alert *a, const char *sensor)
 	json_object_set_new(o, "severity", json_string(a->severity));
 	json_object_set_new(o, "learning", json_boolean(a->learning));
 	json_object_set_new(o, "confidence", json_real(round(a->confidence * 100) / 100));
-	set_addr(o, "src_ip", &a->host);
+	out_json_set_addr(o, "src_ip", &a->host);
 	if (a->server.family) {
-		set_addr(o, "dest_ip", &a->server);
+		out_json_set_addr(o, "dest_ip", &a->server);
 		json_object_set_new(o, "dest_port", json_integer(a->server_port));
 	}
 	(void)dport;
-	set_str(o, "provider", a->provider);
-	set_str(o, "service", a->service);
-	set_str(o, "app_proto", a->app_proto);
-	set_str(o, "sni", a->sni);
-	set_str(o, "ja4", a->ja4);
+	out_json_set_str(o, "provider", a->provider);
+	out_json_set_str(o, "service", a->service);
+	out_json_set_str(o, "app_proto", a->app_proto);
+	out_json_set_str(o, "sni", a->sni);
+	out_json_set_str(o, "ja4", a->ja4);
 	json_object_set_new(o, "window", alert_window_json(a));
 	json_object_set_new(o, "reasons", alert_reasons_json(a));
 	if (a->series_n)

@@ -52,6 +52,14 @@ json_t *session_tunnel_json(const struct flow *f);   /* `tunnel`; f->tun_type se
 json_t *alert_window_json(const struct score_alert *a);  /* `window` */
 json_t *alert_reasons_json(const struct score_alert *a); /* `reasons` */
 json_t *alert_series_json(const struct score_alert *a);  /* `series`; a->series_n > 0 */
+
+/* Members shared by the native, EVE and ECS writers: a time as RFC 3339
+ * UTC with microseconds, an address, a string (left out when NULL or ""),
+ * an unsigned integer. */
+void out_json_set_time(json_t *o, const char *key, uint64_t ns);
+void out_json_set_addr(json_t *o, const char *key, const struct net_addr *a);
+void out_json_set_str(json_t *o, const char *key, const char *v);
+void out_json_set_u64(json_t *o, const char *key, uint64_t v);
 json_t *alert_cids_json(const struct score_alert *a);    /* `community_ids` */
 
 /* Serialise compactly, keys in insertion order, with a trailing newline.
