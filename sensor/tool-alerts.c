@@ -294,51 +294,11 @@ static redisContext *connect_redis(const struct alerts_opts *op)
 {
 	struct timeval tv = { .tv_sec = 5 };
 	struct timeval ctv = { .tv_sec = op->block_ms / 1000 + 10 };
-	const char *pw = getenv("MAILTAP_REDIS_PASSWORD");
-	redisContext *c;
-	redisReply *r;
-
-	c = op->url.is_unix ? redisConnectUnixWithTimeout(op->url.host, tv)
-			    : redisConnectWithTimeout(op->url.host, op->url.port, tv);
-	if (!c || c->err) {
-		fprintf(stderr, "mailtap-alerts: cannot connect to redis: %s\n",
-			c ? c->errstr : "out of memory");
-		redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, ctv);
-	if ((pw && *pw) || op->url.user[0]) {
-		const char *argv[3] = { "AUTH" };
-		size_t lens[3] = { 4 };
-		int argc = 1;
-		if (op->url.user[0]) {
-			argv[argc] = op->url.user;
-			lens[argc++] = strlen(op->url.user);
-		}
-		argv[argc] = pw ? pw : "";
-		lens[argc] = strlen(argv[argc]);
-		argc++;
-		r = redisCommandArgv(c, argc, argv, lens);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "mailtap-alerts: redis authentication failed: %s\n",
-				r ? r->str : c->errstr);
-			freeReplyObject(r);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(r);
-	}
-	if (op->url.db) {
-		r = redisCommand(c, "SELECT %d", op->url.db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "mailtap-alerts: SELECT %d failed: %s\n", op->url.db,
-				r ? r->str : c->errstr);
-			freeReplyObject(r);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(r);
-	}
+	char err[512];
+	redisContext *c = out_redis_url_connect(&op->url, getenv("MAILTAP_REDIS_PASSWORD"), tv,
+						ctv, err, sizeof(err));
+	if (!c)
+		fprintf(stderr, "mailtap-alerts: %s\n", err);
 	return c;
 }
 

@@ -347,49 +347,8 @@ static redisContext *reader_connect(const struct web_reader *r, char *err, size_
 {
 	struct timeval tv = { .tv_sec = 5 };
 	struct timeval ctv = { .tv_sec = WEB_BLOCK_MS / 1000 + 10 };
-	const char *pw = getenv("MAILTAP_REDIS_PASSWORD");
-	redisContext *c;
-	redisReply *rp;
-
-	c = r->url.is_unix ? redisConnectUnixWithTimeout(r->url.host, tv)
-			   : redisConnectWithTimeout(r->url.host, r->url.port, tv);
-	if (!c || c->err) {
-		snprintf(err, errlen, "cannot connect to redis: %s", c ? c->errstr : "out of memory");
-		redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, ctv);
-	if ((pw && *pw) || r->url.user[0]) {
-		const char *argv[3] = { "AUTH" };
-		size_t lens[3] = { 4 };
-		int argc = 1;
-		if (r->url.user[0]) {
-			argv[argc] = r->url.user;
-			lens[argc++] = strlen(r->url.user);
-		}
-		argv[argc] = pw ? pw : "";
-		lens[argc] = strlen(argv[argc]);
-		argc++;
-		rp = redisCommandArgv(c, argc, argv, lens);
-		if (!rp || rp->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "redis authentication failed: %s", rp ? rp->str : c->errstr);
-			freeReplyObject(rp);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(rp);
-	}
-	if (r->url.db) {
-		rp = redisCommand(c, "SELECT %d", r->url.db);
-		if (!rp || rp->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "SELECT %d failed: %s", r->url.db, rp ? rp->str : c->errstr);
-			freeReplyObject(rp);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(rp);
-	}
-	return c;
+	return out_redis_url_connect(&r->url, getenv("MAILTAP_REDIS_PASSWORD"), tv, ctv, err,
+				     errlen);
 }
 
 /* A command given as NULL-terminated words; the reply, or NULL with the

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
 
 #include "util-units.h"
 
@@ -256,3 +259,51 @@ void out_redis_url_redact(const char *dest, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)n, dest);
 }
 
+
+struct redisContext *out_redis_url_connect(const struct out_redis_url *u, const char *password,
+					   struct timeval connect_tv, struct timeval cmd_tv,
+					   char *err, size_t errlen)
+{
+	redisContext *c;
+	redisReply *rp;
+
+	c = u->is_unix ? redisConnectUnixWithTimeout(u->host, connect_tv)
+		       : redisConnectWithTimeout(u->host, u->port, connect_tv);
+	if (!c || c->err) {
+		snprintf(err, errlen, "cannot connect to redis: %s", c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, cmd_tv);
+	if ((password && *password) || u->user[0]) {
+		const char *argv[3] = { "AUTH" };
+		size_t lens[3] = { 4 };
+		int argc = 1;
+		if (u->user[0]) {
+			argv[argc] = u->user;
+			lens[argc++] = strlen(u->user);
+		}
+		argv[argc] = password ? password : "";
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+		rp = redisCommandArgv(c, argc, argv, lens);
+		if (!rp || rp->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis authentication failed: %s", rp ? rp->str : c->errstr);
+			freeReplyObject(rp);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(rp);
+	}
+	if (u->db) {
+		rp = redisCommand(c, "SELECT %d", u->db);
+		if (!rp || rp->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "SELECT %d failed: %s", u->db, rp ? rp->str : c->errstr);
+			freeReplyObject(rp);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(rp);
+	}
+	return c;
+}

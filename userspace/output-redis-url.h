@@ -58,4 +58,15 @@ int out_redis_url_parse(const char *dest, struct out_redis_url *u, char *err, si
  * password (refused anyway) masked as "***". */
 void out_redis_url_redact(const char *dest, char *buf, size_t len);
 
+/* A blocking hiredis connection to @u for a reader (mailtap-alerts,
+ * mailtap-web): connect within @connect_tv, commands time out after
+ * @cmd_tv, AUTH with u->user and @password (borrowed; NULL or "" with no
+ * user: no AUTH), SELECT u->db.  Returns the context (free with
+ * redisFree) or NULL with the reason in @err. */
+struct redisContext;
+struct timeval;
+struct redisContext *out_redis_url_connect(const struct out_redis_url *u, const char *password,
+					   struct timeval connect_tv, struct timeval cmd_tv,
+					   char *err, size_t errlen);
+
 #endif
