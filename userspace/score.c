@@ -618,13 +618,13 @@ static void judge_volume(const struct score_config *c, double rate, double own, 
 	out->strength = ratio_ramp(out->ratio, lo, hi);
 }
 
+/* @own: own_ref() of the direction, computed once for both windows. */
 static void eval_volume_window(struct score_engine *e, const struct pair *p,
 			       const struct peer *peer, bool down, uint64_t ts, bool learning,
-			       uint32_t window_s, uint64_t floor, double lo, double hi,
+			       double own, uint32_t window_s, uint64_t floor, double lo, double hi,
 			       struct volume_eval *out)
 {
 	const struct score_config *c = &e->cfg;
-	double own = own_ref(e, p, down);
 	/* cold: no baseline of the host's own -- a stateless run's first day
 	 * (hours of one day are no baseline: a shared mailbox's first
 	 * morning looks like a drip), or a host new to the sensor */
@@ -704,12 +704,13 @@ static void eval_volume(struct score_engine *e, const struct pair *p, const stru
 {
 	const struct score_config *c = &e->cfg;
 	struct volume_eval s, l, d;
-	eval_volume_window(e, p, peer, down, ts, learning, c->short_window_s,
+	double own = own_ref(e, p, down);
+	eval_volume_window(e, p, peer, down, ts, learning, own, c->short_window_s,
 			   down ? c->floor_down_short : c->floor_up_short, c->ratio_low,
 			   c->ratio_high, &s);
 	/* a rise sustained for hours means more than a burst of the same
 	 * ratio: the long window ramps over a lower range */
-	eval_volume_window(e, p, peer, down, ts, learning, c->long_window_s,
+	eval_volume_window(e, p, peer, down, ts, learning, own, c->long_window_s,
 			   down ? c->floor_down_long : c->floor_up_long, c->ratio_low_long,
 			   c->ratio_high_long, &l);
 	eval_volume_day(e, p, peer, down, ts, learning, &d);
