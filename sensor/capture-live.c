@@ -145,8 +145,6 @@ struct live {
 	struct prefix *prefixes;   /* what we put into the kernel */
 	size_t nprefixes, prefix_cap;
 	struct learn_set learned;
-	struct dns_response *dnsr; /* scratch (pcap DNS learning) */
-	struct decode_stats dscratch;
 	uint64_t records, add_addr_fail;
 	int err;                   /* a capture error that stops the loop */
 };
@@ -399,8 +397,8 @@ static void on_record(void *arg, const union capture_bpf_record *rec)
 	}
 	case CAPTURE_EV_DNS: {
 		const struct capture_payload_event *p = &rec->payload;
-		agg_ext_dns(agg, &fk, h->dir == CAPTURE_DIR_AB, p->data, p->cap_len, p->payload_len,
-			    ts, on_dns_learn, L);
+		/* learned addresses come back through the observer */
+		agg_ext_dns(agg, &fk, p->data, p->cap_len, ts);
 		return;
 	}
 	default:
@@ -619,7 +617,7 @@ static void bpf_close_all(struct live *L, bool summary)
 				capture_bpf_poll(L->bif[i].cb, 0, on_record, &L->bif[i]);
 		bpf_pass(L, true);
 	}
-	agg_ext_set_final_fn(agg, NULL, NULL);
+	agg_set_observer(agg, NULL, NULL);
 	if (summary)
 		bpf_summary(L);
 	for (int i = 0; i < L->nif; i++) {
@@ -667,7 +665,11 @@ static int run_bpf(struct live *L, enum capture_bpf_mode mode)
 	rc = bpf_open_all(L, mode);
 	if (rc < 0)
 		goto out;
-	agg_ext_set_final_fn(sensor_agg(L->s), on_final, L);
+	{
+		static const struct agg_observer ob = { .flow_ending = on_final,
+							.dns_learned = on_dns_learn };
+		agg_set_observer(sensor_agg(L->s), &ob, L);
+	}
 	for (int i = 0; i < L->nif; i++) {
 		pfd[i].fd = capture_bpf_epoll_fd(L->bif[i].cb);
 		pfd[i].events = POLLIN;
@@ -831,50 +833,15 @@ static void pcap_filters(struct live *L)
 	free(plain);
 }
 
-/* A DNS response for a catalog name: remember its addresses so the
- * filter lets their traffic in. */
-static void pcap_dns_learn(struct live *L, const struct packet *p)
-{
-	const struct catalog *cat = agg_catalog(sensor_agg(L->s));
-	struct cursor stream, msg;
-
-	if (!cat || !(p->flags & PKT_L4) || (p->flags & PKT_FRAG) || p->sport != 53 ||
-	    !p->payload_caplen)
-		return;
-	if (!L->dnsr && !(L->dnsr = malloc(sizeof(*L->dnsr))))
-		return;
-	cur_init(&stream, p->payload, p->payload_caplen);
-	while (cur_len(&stream)) {
-		struct catalog_match m;
-		if (p->l4proto == IPPROTO_TCP) {
-			if (dns_tcp_next(&stream, &msg) != DNS_OK)
-				break;
-		} else {
-			msg = stream;
-			cur_init(&stream, NULL, 0);
-		}
-		if (dns_response_parse(cur_ptr(&msg), cur_len(&msg), L->dnsr) != DNS_OK ||
-		    !L->dnsr->n_answers ||
-		    !catalog_lookup_name(cat, L->dnsr->qname, CATALOG_PORT_ANY, &m))
-			continue;
-		for (unsigned i = 0; i < L->dnsr->n_answers; i++)
-			on_dns_learn(L, &L->dnsr->answers[i].addr, L->dnsr->answers[i].ttl,
-				     L->dnsr->qname);
-	}
-}
-
 static void on_pcap_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct live_pcap_if *pi = (struct live_pcap_if *)arg;
 	struct live *L = pi->L;
 	uint64_t ts = (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec * (pi->nano ? 1 : 1000);
-	struct packet pkt;
 
+	/* DNS answers for catalog names come back through the observer
+	 * (on_dns_learn) from the aggregator's own decode */
 	sensor_frame(L->s, pi->linktype, data, h->caplen, h->len, ts);
-	/* a second, cheap decode for DNS learning (only frames the filter let in) */
-	if (decode_packet(&pkt, pi->linktype, data, h->caplen, h->len, ts, &L->dscratch) == DECODE_OK &&
-	    pkt.sport == 53)
-		pcap_dns_learn(L, &pkt);
 }
 
 static int pcap_open_one(struct live *L, struct live_pcap_if *pi)
@@ -979,6 +946,10 @@ static int run_pcap(struct live *L)
 		pfd[i].fd = L->pif[i].fd;
 		pfd[i].events = POLLIN;
 	}
+	{
+		static const struct agg_observer ob = { .dns_learned = on_dns_learn };
+		agg_set_observer(sensor_agg(L->s), &ob, L);
+	}
 	pcap_filters(L);
 	if (!L->o->quiet)
 		log_notice("pcap: capturing on %d interface(s)", L->nif);
@@ -1018,6 +989,7 @@ static int run_pcap(struct live *L)
 	if (rc == 0)
 		pcap_pass(L);
 out:
+	agg_set_observer(sensor_agg(L->s), NULL, NULL);
 	if (rc == -ENOMEM)
 		log_err("pcap: out of memory");
 	for (int i = 0; L->pif && i < L->nif; i++)
@@ -1057,6 +1029,5 @@ int capture_live_run(struct sensor *s, const struct sensor_options *o)
 	}
 	free(L.prefixes);
 	free(L.learned.v);
-	free(L.dnsr);
 	return rc;
 }

@@ -35,11 +35,11 @@ struct aggregator {
 	agg_session_fn *cb;
 	void *arg;
 	struct agg_stats st;
-	/* external flows (agg_ext_*) */
-	agg_ext_final_fn *final_fn;
-	void *final_arg;
-	bool ext_no_final;        /* ending with counters in hand: no final_fn */
-	struct dns_response *dnsr;/* scratch, allocated on the first agg_ext_dns */
+	/* the front end's observer (agg_set_observer) */
+	struct agg_observer ob;
+	void *ob_arg;
+	const struct flow *final_given; /* the flow its producer is ending with
+	                                 * its final counters: not asked again */
 	struct agg_ext_stats ext;
 };
 
@@ -68,10 +68,10 @@ static void record_deltas(struct flow *f, struct session *s)
 static void on_flow_end(struct flow *f, enum flow_end_reason why, void *arg)
 {
 	struct aggregator *a = arg;
-	if (a->final_fn && !a->ext_no_final) {
+	if (a->ob.flow_ending && f != a->final_given) {
 		struct agg_ext_counters c;
 		memset(&c, 0, sizeof(c));
-		if (a->final_fn(a->final_arg, f, &c)) {
+		if (a->ob.flow_ending(a->ob_arg, f, &c)) {
 			ext_apply(f, &c);
 			if (c.last_ns > f->last_ns)
 				f->last_ns = c.last_ns;
@@ -124,7 +124,6 @@ void agg_free(struct aggregator *a)
 		return;
 	flow_table_free(a->flows);
 	app_free(a->app);
-	free(a->dnsr);
 	free(a->held_buf);
 	free(a->frags);
 	free(a);
@@ -553,9 +552,9 @@ static struct flow *ext_get(struct aggregator *a, const struct flow_key *key, bo
 
 	if (f && c && ext_went_down(f, c)) {
 		a->ext.reused++;
-		a->ext_no_final = true; /* the kernel entry is the new flow's */
+		a->final_given = f; /* the kernel entry is the new flow's */
 		flow_table_end(a->flows, f, FLOW_END_REUSED);
-		a->ext_no_final = false;
+		a->final_given = NULL;
 		f = NULL;
 	}
 	if (f)
@@ -613,43 +612,16 @@ bool agg_ext_flow_end(struct aggregator *a, const struct flow_key *key, bool cli
 		ext_update(a, f, final);
 	}
 	a->ext.ends++;
-	a->ext_no_final = true; /* the caller gave the final counters */
+	a->final_given = f; /* the caller has the final counters */
 	flow_table_end(a->flows, f, why);
-	a->ext_no_final = false;
+	a->final_given = NULL;
 	return true;
-}
-
-/* A packet as the decoder would have made it for this payload. */
-static void ext_packet(struct packet *p, const struct flow_key *key, bool sender_is_a,
-		       uint8_t tcp_flags, uint32_t seq, const uint8_t *data, size_t caplen,
-		       size_t wirelen, uint64_t ts_ns)
-{
-	memset(p, 0, sizeof(*p));
-	p->ts_ns = ts_ns;
-	p->l3 = key->a.family;
-	p->l4proto = key->proto;
-	p->flags = PKT_L4;
-	p->tcp_flags = key->proto == IPPROTO_TCP ? tcp_flags : 0;
-	p->seq = seq;
-	p->src = sender_is_a ? key->a : key->b;
-	p->dst = sender_is_a ? key->b : key->a;
-	p->sport = sender_is_a ? key->port_a : key->port_b;
-	p->dport = sender_is_a ? key->port_b : key->port_a;
-	p->vlan[0] = key->vlan[0];
-	p->vlan[1] = key->vlan[1];
-	p->vlan_count = (uint8_t)(!!key->vlan[0] + !!key->vlan[1]);
-	if (caplen > wirelen)
-		wirelen = caplen;
-	p->payload_len = (uint32_t)wirelen;
-	p->payload_caplen = (uint32_t)caplen;
-	p->payload = data;
 }
 
 void agg_ext_payload(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
 		     uint8_t tcp_flags, uint32_t seq, uint32_t seg_no, const uint8_t *data,
 		     size_t caplen, size_t wirelen, uint64_t ts_ns)
 {
-	struct packet p;
 	struct flow *f;
 	int dir;
 
@@ -665,59 +637,23 @@ void agg_ext_payload(struct aggregator *a, const struct flow_key *key, bool send
 	}
 	if (!a->app || !wirelen)
 		return;
-	ext_packet(&p, key, sender_is_a, tcp_flags, seq, data, caplen, wirelen, ts_ns);
-	app_packet(a->app, f, dir, &p);
+	if (caplen > wirelen)
+		wirelen = caplen;
+	struct app_segment seg = {
+		.ts_ns = ts_ns, .data = data, .caplen = (uint32_t)caplen,
+		.wirelen = (uint32_t)wirelen, .seq = seq,
+		.tcp_flags = key->proto == IPPROTO_TCP ? tcp_flags : 0,
+	};
+	app_segment(a->app, f, dir, &seg);
 }
 
-int agg_ext_dns(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
-		const uint8_t *data, size_t caplen, size_t wirelen, uint64_t ts_ns,
-		agg_ext_learn_fn *learn, void *arg)
+void agg_ext_dns(struct aggregator *a, const struct flow_key *key, const uint8_t *data,
+		 size_t caplen, uint64_t ts_ns)
 {
-	struct cursor stream, msg;
-	int n = 0;
-
 	a->ext.dns++;
 	ext_clock(a, ts_ns);
-	if (a->app && caplen) {
-		/* a flow that lives for this call only: the sender is its server */
-		struct flow tmp;
-		struct packet p;
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.key = *key;
-		tmp.client_is_a = !sender_is_a;
-		tmp.first_ns = tmp.last_ns = ts_ns;
-		tmp.app_slot = FLOW_NIL;
-		ext_packet(&p, key, sender_is_a, 0, 0, data, caplen, wirelen, ts_ns);
-		app_packet(a->app, &tmp, FLOW_TOCLIENT, &p);
-		app_flow_end(a->app, &tmp);
-	}
-	if (!learn || !a->cfg.catalog || !caplen)
-		return 0;
-	if (!a->dnsr && !(a->dnsr = malloc(sizeof(*a->dnsr))))
-		return 0;
-	cur_init(&stream, data, caplen);
-	while (cur_len(&stream)) {
-		struct catalog_match m;
-		if (key->proto == IPPROTO_TCP) {
-			if (dns_tcp_next(&stream, &msg) != DNS_OK)
-				break;
-		} else {
-			msg = stream;
-			cur_init(&stream, NULL, 0);
-		}
-		if (dns_response_parse(cur_ptr(&msg), cur_len(&msg), a->dnsr) != DNS_OK)
-			continue;
-		if (!a->dnsr->n_answers || !a->dnsr->qname[0] ||
-		    !catalog_lookup_name(a->cfg.catalog, a->dnsr->qname, CATALOG_PORT_ANY, &m))
-			continue;
-		for (unsigned i = 0; i < a->dnsr->n_answers; i++) {
-			learn(arg, &a->dnsr->answers[i].addr, a->dnsr->answers[i].ttl,
-			      a->dnsr->qname);
-			n++;
-		}
-	}
-	a->ext.learned += (uint64_t)n;
-	return n;
+	if (a->app && caplen)
+		app_dns_message(a->app, key->proto, data, caplen, ts_ns);
 }
 
 void agg_ext_tick(struct aggregator *a, uint64_t now_ns)
@@ -726,10 +662,23 @@ void agg_ext_tick(struct aggregator *a, uint64_t now_ns)
 	flow_table_expire(a->flows, a->clock_ns);
 }
 
-void agg_ext_set_final_fn(struct aggregator *a, agg_ext_final_fn *fn, void *arg)
+/* The app layer's learned addresses, passed on (and counted). */
+static void on_learned(void *arg, const struct net_addr *addr, uint32_t ttl_s, const char *name)
 {
-	a->final_fn = fn;
-	a->final_arg = arg;
+	struct aggregator *a = arg;
+	a->ext.learned++;
+	a->ob.dns_learned(a->ob_arg, addr, ttl_s, name);
+}
+
+void agg_set_observer(struct aggregator *a, const struct agg_observer *ob, void *arg)
+{
+	if (ob)
+		a->ob = *ob;
+	else
+		memset(&a->ob, 0, sizeof(a->ob));
+	a->ob_arg = arg;
+	if (a->app)
+		app_set_dns_learned_fn(a->app, a->ob.dns_learned ? on_learned : NULL, a);
 }
 
 bool agg_ext_mail_server(struct aggregator *a, const struct flow_key *key,

@@ -4,8 +4,13 @@
  * fragment attribution, the flow table, TCP state and history, interim
  * updates, and session records handed to the caller's callback.
  *
- * Capture front-ends (pcap files, live libpcap, eBPF events) all feed
- * agg_packet(); they never touch flows themselves.  The aggregator owns its
+ * Two producers, one flow table: decoded packets (pcap files, live
+ * libpcap) come in through agg_packet(); the kernel's flow records,
+ * payload segments and DNS answers (eBPF capture) through agg_ext_*().
+ * Both reach the app layer through app_segment()/app_dns_message(), so
+ * nothing is faked on the way, and both are answered through one
+ * observer (agg_set_observer): flow ends and learned addresses.  Front
+ * ends never touch flows themselves.  The aggregator owns its
  * flow table and fragment table, allocates them once in agg_new(), and
  * allocates nothing per packet.
  */
@@ -150,31 +155,37 @@ void agg_ext_payload(struct aggregator *a, const struct flow_key *key, bool send
 		     uint8_t tcp_flags, uint32_t seq, uint32_t seg_no, const uint8_t *data,
 		     size_t caplen, size_t wirelen, uint64_t ts_ns);
 
-/* Called by agg_ext_dns() for each address a DNS answer gave for a name
- * the catalog knows (any port): the front end can watch that address. */
-typedef void agg_ext_learn_fn(void *arg, const struct net_addr *addr, uint32_t ttl_s,
-			      const char *name);
-
 /* A DNS response (UDP payload, or a TCP segment's payload with its 2-byte
- * length framing) sent by endpoint a (@sender_is_a) or b of @key (only the
- * protocol and the endpoints are used; no flow is created).  The app
- * layer's DNS cache learns it as from a packet; then, when the question
- * name is a catalog name, @learn (may be NULL) gets each answer address.
- * Returns the number of addresses handed to @learn. */
-int agg_ext_dns(struct aggregator *a, const struct flow_key *key, bool sender_is_a,
-		const uint8_t *data, size_t caplen, size_t wirelen, uint64_t ts_ns,
-		agg_ext_learn_fn *learn, void *arg);
+ * length framing, as @key's protocol says) sent by a server: the app
+ * layer learns it exactly as from a packet, and the observer's
+ * dns_learned hears of each address for a catalog name.  No flow is
+ * created. */
+void agg_ext_dns(struct aggregator *a, const struct flow_key *key, const uint8_t *data,
+		 size_t caplen, uint64_t ts_ns);
 
 /* Advance the clock to @now_ns (if later) and end the flows idle past
  * their timeout (FIN/RST linger included), as a packet at @now_ns would. */
 void agg_ext_tick(struct aggregator *a, uint64_t now_ns);
 
-/* Called for every flow about to end (before its final record), so the
- * front end can fetch the final counters (e.g. take the flow out of the
- * kernel map).  Return true after filling @out to have them set on the
- * flow.  NULL (the default) turns it off. */
-typedef bool agg_ext_final_fn(void *arg, const struct flow *f, struct agg_ext_counters *out);
-void agg_ext_set_final_fn(struct aggregator *a, agg_ext_final_fn *fn, void *arg);
+/* --- the front end's observer ---
+ *
+ * What the aggregator tells the front end that feeds it (both optional,
+ * NULL = not interested; @arg is passed through):
+ *  - flow_ending: a flow is about to end on the aggregator's own decision
+ *    (timeout, eviction, end of input) -- not when its producer ended it
+ *    with its counters in hand (agg_ext_flow_end, reused counters).  The
+ *    front end may fetch the final counters (e.g. take the flow out of the
+ *    kernel map): return true after filling @out to have them set.
+ *  - dns_learned: an address a DNS answer gave for a catalog name, from a
+ *    packet or a kernel record alike (app_set_dns_learned_fn), once per
+ *    answer.  @name is borrowed for the call.
+ * agg_set_observer(a, NULL, NULL) removes it. */
+struct agg_observer {
+	bool (*flow_ending)(void *arg, const struct flow *f, struct agg_ext_counters *out);
+	void (*dns_learned)(void *arg, const struct net_addr *addr, uint32_t ttl_s,
+			    const char *name);
+};
+void agg_set_observer(struct aggregator *a, const struct agg_observer *ob, void *arg);
 
 /* The server address of flow @key when the flow is identified as a
  * catalog (mail) endpoint; false otherwise. */
@@ -191,8 +202,8 @@ struct agg_ext_stats {
 	uint64_t reused;        /* counters went down: old flow ended */
 	uint64_t payloads;      /* agg_ext_payload calls */
 	uint64_t dns;           /* agg_ext_dns calls */
-	uint64_t learned;       /* addresses handed to the learn callback */
-	uint64_t finals;        /* final counters taken by the final callback */
+	uint64_t learned;       /* addresses handed to the observer's dns_learned */
+	uint64_t finals;        /* final counters taken from the observer's flow_ending */
 };
 void agg_ext_get_stats(const struct aggregator *a, struct agg_ext_stats *out);
 

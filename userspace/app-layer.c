@@ -67,6 +67,8 @@ struct app_layer {
 	struct dns_response dnsr;      /* scratch */
 	struct dns_frag dns_frags[DNS_FRAG_SLOTS];
 	struct app_stats st;
+	app_dns_learned_fn *learned_fn;/* subscriber to learned addresses, or NULL */
+	void *learned_arg;
 };
 
 void app_config_default(struct app_config *cfg)
@@ -368,6 +370,8 @@ static void dns_learn_message(struct app_layer *app, const uint8_t *msg, size_t 
 			      uint64_t ts_ns)
 {
 	enum dns_result r = dns_response_parse(msg, len, &app->dnsr);
+	struct catalog_match m;
+
 	if (r == DNS_NOT_RESPONSE)
 		return;
 	app->st.dns_responses++;
@@ -377,6 +381,19 @@ static void dns_learn_message(struct app_layer *app, const uint8_t *msg, size_t 
 	}
 	app->st.dns_answers += app->dnsr.n_answers;
 	dns_cache_learn(app->dns, &app->dnsr, ts_ns);
+	/* the one place a learned address is announced (see app-layer.h) */
+	if (!app->learned_fn || !app->cat || !app->dnsr.n_answers || !app->dnsr.qname[0] ||
+	    !catalog_lookup_name(app->cat, app->dnsr.qname, CATALOG_PORT_ANY, &m))
+		return;
+	for (unsigned i = 0; i < app->dnsr.n_answers; i++)
+		app->learned_fn(app->learned_arg, &app->dnsr.answers[i].addr,
+				app->dnsr.answers[i].ttl, app->dnsr.qname);
+}
+
+void app_set_dns_learned_fn(struct app_layer *app, app_dns_learned_fn *fn, void *arg)
+{
+	app->learned_fn = fn;
+	app->learned_arg = arg;
 }
 
 static struct dns_frag *dns_frag_slot(struct app_layer *app, const struct packet *p)
@@ -441,25 +458,22 @@ static void dns_fragment(struct app_layer *app, const struct packet *p)
 	}
 }
 
-static void dns_payload(struct app_layer *app, const struct packet *p)
+void app_dns_message(struct app_layer *app, uint8_t l4proto, const uint8_t *data, size_t caplen,
+		     uint64_t ts_ns)
 {
 	struct cursor stream, msg;
 
-	if (p->flags & PKT_FRAG) {
-		dns_fragment(app, p);
-		return;
-	}
-	if (p->l4proto == IPPROTO_UDP) {
-		dns_learn_message(app, p->payload, p->payload_caplen, p->ts_ns);
+	if (l4proto == IPPROTO_UDP) {
+		dns_learn_message(app, data, caplen, ts_ns);
 		return;
 	}
 	/* DNS over TCP: messages that start at a segment boundary (the usual
 	 * case for responses); one split across segments is not parsed. */
-	cur_init(&stream, p->payload, p->payload_caplen);
+	cur_init(&stream, data, caplen);
 	while (cur_len(&stream)) {
 		if (dns_tcp_next(&stream, &msg) != DNS_OK)
 			break;
-		dns_learn_message(app, cur_ptr(&msg), cur_len(&msg), p->ts_ns);
+		dns_learn_message(app, cur_ptr(&msg), cur_len(&msg), ts_ns);
 	}
 }
 
@@ -526,7 +540,7 @@ static void hello_copy(struct flow_ident *id, const struct tls_hello *h)
 }
 
 /* Feed client payload; sets f->app_done when there is nothing more to do. */
-static void client_payload(struct app_layer *app, struct flow *f, const struct packet *p)
+static void client_payload(struct app_layer *app, struct flow *f, const struct app_segment *p)
 {
 	struct flow_ident *id;
 	struct reasm_slot *r;
@@ -547,8 +561,8 @@ static void client_payload(struct app_layer *app, struct flow *f, const struct p
 	}
 	if (cd->isn_valid)
 		stream_prefix_set_isn(&r->sp, cd->isn);
-	if (p->payload_caplen)
-		(void)stream_prefix_add(&r->sp, p->seq, p->payload, p->payload_caplen);
+	if (p->caplen)
+		(void)stream_prefix_add(&r->sp, p->seq, p->data, p->caplen);
 	n = stream_prefix_contiguous(&r->sp);
 	if (n == 0)
 		return;
@@ -635,7 +649,7 @@ static void finish_classify(struct app_layer *app, struct flow *f, struct flow_i
 }
 
 /* A client UDP datagram of a flow that may be QUIC. */
-static void quic_payload(struct app_layer *app, struct flow *f, const struct packet *p)
+static void quic_payload(struct app_layer *app, struct flow *f, const struct app_segment *p)
 {
 	struct flow_ident *id = f->app_slot != FLOW_NIL ? &app->idents[f->app_slot] : NULL;
 	struct quic_flow *qf;
@@ -643,7 +657,7 @@ static void quic_payload(struct app_layer *app, struct flow *f, const struct pac
 
 	if ((!id || id->quic_slot == FLOW_NIL) &&
 	    (!id || !id->quic_version) &&
-	    !quic_looks_like(p->payload, p->payload_caplen)) {
+	    !quic_looks_like(p->data, p->caplen)) {
 		f->app_done = 1; /* the first client datagram is not QUIC */
 		return;
 	}
@@ -657,7 +671,7 @@ static void quic_payload(struct app_layer *app, struct flow *f, const struct pac
 		f->app_done = 1;
 		return;
 	}
-	r = quic_client_datagram(qf, p->payload, p->payload_caplen, app->quic_scratch,
+	r = quic_client_datagram(qf, p->data, p->caplen, app->quic_scratch,
 				 QUIC_SCRATCH, &app->st.quic);
 	if (qf->version) {
 		id->quic_version = qf->version;
@@ -693,7 +707,7 @@ static void quic_payload(struct app_layer *app, struct flow *f, const struct pac
 
 /* Server bytes of a flow waiting for a certificate name. */
 static void server_payload(struct app_layer *app, struct flow *f, struct flow_ident *id,
-			   const struct packet *p)
+			   const struct app_segment *p)
 {
 	const struct flow_dir *sd = &f->dir[FLOW_TOCLIENT];
 	struct reasm_slot *r = reasm_get(app, &id->reasm_srv);
@@ -711,8 +725,8 @@ static void server_payload(struct app_layer *app, struct flow *f, struct flow_id
 		 * ClientHello was read: the first server segment that opens a
 		 * TLS handshake record is the start of the stream to parse */
 		if (!r->srv_tls_base) {
-			if (p->payload_caplen < 3 || p->payload[0] != TLS_CONTENT_HANDSHAKE ||
-			    p->payload[1] != 3)
+			if (p->caplen < 3 || p->data[0] != TLS_CONTENT_HANDSHAKE ||
+			    p->data[1] != 3)
 				return;
 			stream_prefix_set_isn(&r->sp, p->seq);
 			r->srv_tls_base = 1;
@@ -720,7 +734,7 @@ static void server_payload(struct app_layer *app, struct flow *f, struct flow_id
 	} else if (sd->isn_valid) {
 		stream_prefix_set_isn(&r->sp, sd->isn);
 	}
-	(void)stream_prefix_add(&r->sp, p->seq, p->payload, p->payload_caplen);
+	(void)stream_prefix_add(&r->sp, p->seq, p->data, p->caplen);
 	n = stream_prefix_contiguous(&r->sp);
 	if (!n)
 		return;
@@ -755,36 +769,60 @@ static void server_payload(struct app_layer *app, struct flow *f, struct flow_id
 	finish_classify(app, f, id);
 }
 
-void app_packet(struct app_layer *app, struct flow *f, int dir, const struct packet *p)
+void app_segment(struct app_layer *app, struct flow *f, int dir, const struct app_segment *seg)
 {
 	uint16_t sport = server_port(f);
 
-	if (sport == DNS_PORT && dir == FLOW_TOCLIENT && p->payload_caplen &&
-	    !((p->flags & PKT_FRAG) && p->l4proto != IPPROTO_UDP)) {
+	if (sport == DNS_PORT && dir == FLOW_TOCLIENT && seg->caplen) {
 		struct flow_ident *id = ident_get(app, f, app->cfg.keep_unclassified);
 		if (id)
 			id->app_proto = APP_PROTO_DNS;
-		dns_payload(app, p);
+		app_dns_message(app, f->key.proto, seg->data, seg->caplen, seg->ts_ns);
 		return;
 	}
-	if (dir == FLOW_TOCLIENT && f->app_slot != FLOW_NIL && p->payload_caplen &&
-	    (p->flags & PKT_L4)) {
+	if (dir == FLOW_TOCLIENT && f->app_slot != FLOW_NIL && seg->caplen) {
 		struct flow_ident *id = &app->idents[f->app_slot];
 		if (id->cert_pending)
-			server_payload(app, f, id, p);
+			server_payload(app, f, id, seg);
 	}
 	if (f->app_done || sport == DNS_PORT)
 		return;
 	if (f->key.proto == IPPROTO_UDP) {
-		if (dir == FLOW_TOSERVER && p->payload_caplen && (p->flags & PKT_L4) &&
-		    !(p->flags & PKT_FRAG))
-			quic_payload(app, f, p);
+		if (dir == FLOW_TOSERVER && seg->caplen && !seg->fragment)
+			quic_payload(app, f, seg);
 		return;
 	}
 	if (f->key.proto != IPPROTO_TCP) {
 		f->app_done = 1;
 		return;
 	}
-	if (dir == FLOW_TOSERVER && p->payload_len && (p->flags & PKT_L4))
-		client_payload(app, f, p);
+	if (dir == FLOW_TOSERVER && seg->wirelen)
+		client_payload(app, f, seg);
+}
+
+void app_packet(struct app_layer *app, struct flow *f, int dir, const struct packet *p)
+{
+	struct app_segment seg = { .ts_ns = p->ts_ns };
+
+	/* a fragment of a DNS answer over UDP is rebuilt from its fragments;
+	 * other fragments of a DNS flow carry nothing we read */
+	if ((p->flags & PKT_FRAG) && server_port(f) == DNS_PORT && dir == FLOW_TOCLIENT &&
+	    p->payload_caplen) {
+		if (p->l4proto == IPPROTO_UDP) {
+			struct flow_ident *id = ident_get(app, f, app->cfg.keep_unclassified);
+			if (id)
+				id->app_proto = APP_PROTO_DNS;
+			dns_fragment(app, p);
+		}
+		return;
+	}
+	if (p->flags & PKT_L4) { /* a later fragment has no L4 payload to read */
+		seg.data = p->payload;
+		seg.caplen = p->payload_caplen;
+		seg.wirelen = p->payload_len;
+		seg.seq = p->seq;
+		seg.tcp_flags = p->tcp_flags;
+		seg.fragment = !!(p->flags & PKT_FRAG);
+	}
+	app_segment(app, f, dir, &seg);
 }

@@ -99,8 +99,37 @@ void app_free(struct app_layer *app);
  * cache and the catalog's address ranges. */
 void app_flow_new(struct app_layer *app, struct flow *f, uint64_t now_ns);
 
-/* One packet of flow @f in direction @dir (FLOW_TOSERVER/TOCLIENT). */
+/* One packet of flow @f in direction @dir (FLOW_TOSERVER/TOCLIENT): its
+ * L4 payload as a segment, or (IP fragments of a DNS answer) rebuilt. */
 void app_packet(struct app_layer *app, struct flow *f, int dir, const struct packet *p);
+
+/* The payload of one segment or datagram, however it was captured: from a
+ * decoded packet (app_packet) or a kernel record (the eBPF front end).
+ * @data is borrowed for the call. */
+struct app_segment {
+	uint64_t ts_ns;
+	const uint8_t *data;        /* @caplen bytes of the @wirelen payload */
+	uint32_t caplen, wirelen;
+	uint32_t seq;               /* TCP sequence number of data[0] */
+	uint8_t tcp_flags;
+	uint8_t fragment;           /* the first fragment of an IP datagram */
+};
+void app_segment(struct app_layer *app, struct flow *f, int dir, const struct app_segment *seg);
+
+/* A DNS response sent by a server: a UDP payload, or a TCP segment's
+ * payload with its 2-byte length framing (@l4proto says which).  Learned
+ * into the DNS cache; no flow is needed. */
+void app_dns_message(struct app_layer *app, uint8_t l4proto, const uint8_t *data, size_t caplen,
+		     uint64_t ts_ns);
+
+/* The one DNS-learning event: called once per answer address of every
+ * parsed response whose question name is a catalog name (any port), from
+ * packets and kernel records alike, after the cache learned it.  The
+ * front ends subscribe (the kernel's learned map, the pcap filter).
+ * @name is borrowed for the call.  NULL unsubscribes. */
+typedef void app_dns_learned_fn(void *arg, const struct net_addr *addr, uint32_t ttl_s,
+				const char *name);
+void app_set_dns_learned_fn(struct app_layer *app, app_dns_learned_fn *fn, void *arg);
 
 /* The flow's identification, or NULL.  Borrowed: valid until app_flow_end. */
 const struct flow_ident *app_flow_ident(const struct app_layer *app, const struct flow *f);

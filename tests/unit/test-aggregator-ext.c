@@ -407,28 +407,33 @@ static void test_agg_ext__dns_names_flow(void)
 	struct agg_ext_counters cn;
 	bool sw;
 	size_t len;
-	int got;
+	struct agg_ext_stats est;
+	static const struct agg_observer ob = { .dns_learned = on_learn };
 
+	agg_set_observer(a, &ob, &l);
 	net_addr_set_v4(&r, resolver);
 	net_addr_set_v4(&c, cli_ip);
 	flow_key_make(&dkey, &r, 53, &c, 40000, IPPROTO_UDP, (const uint16_t[2]){ 0, 0 }, &sw);
 	len = dns_answer(msg, "outlook.office365.com", mailsrv);
-	got = agg_ext_dns(a, &dkey, !sw, msg, len, len, T0, on_learn, &l);
-	CHECK_EQ_I(got, 1);
+	agg_ext_dns(a, &dkey, msg, len, T0);
 	CHECK_EQ_I(l.n, 1);
 	CHECK(!memcmp(l.a[0].b, mailsrv, 4));
 	CHECK_EQ_U(l.ttl, 600);
 	CHECK_STREQ(l.name, "outlook.office365.com");
 	/* a name the catalog does not know: cached, but nothing to learn */
 	len = dns_answer(msg, "www.example.org", other);
-	CHECK_EQ_I(agg_ext_dns(a, &dkey, !sw, msg, len, len, T0, on_learn, &l), 0);
+	agg_ext_dns(a, &dkey, msg, len, T0);
+	CHECK_EQ_I(l.n, 1);
 	/* DNS over TCP: 2-byte framing */
 	len = dns_answer(tcpmsg + 2, "outlook.office365.com", other);
 	tcpmsg[0] = (uint8_t)(len >> 8);
 	tcpmsg[1] = (uint8_t)len;
 	flow_key_make(&dkey, &r, 53, &c, 40001, IPPROTO_TCP, (const uint16_t[2]){ 0, 0 }, &sw);
-	CHECK_EQ_I(agg_ext_dns(a, &dkey, !sw, tcpmsg, len + 2, len + 2, T0, on_learn, &l), 1);
+	agg_ext_dns(a, &dkey, tcpmsg, len + 2, T0);
 	CHECK_EQ_I(l.n, 2);
+	agg_ext_get_stats(a, &est);
+	CHECK_EQ_U(est.dns, 3);
+	CHECK_EQ_U(est.learned, 2);
 	/* no DNS flow was created */
 	agg_finish(a);
 	CHECK_EQ_U(k.n, 0);
@@ -491,7 +496,8 @@ static void test_agg_ext__final_counters_and_expiry(void)
 	x.c.pkts[0] = 4;
 	x.c.bytes[0] = 400;
 	x.c.last_ns = T0 + 2 * SEC;
-	agg_ext_set_final_fn(a, on_final, &x);
+	static const struct agg_observer ob = { .flow_ending = on_final };
+	agg_set_observer(a, &ob, &x);
 	/* established TCP: 3600 s idle timeout, on the event clock */
 	agg_ext_tick(a, T0 + 3600 * SEC);
 	CHECK_EQ_U(k.n, 0);
@@ -520,7 +526,7 @@ static void test_agg_ext__final_counters_and_expiry(void)
 	CHECK_EQ_U(k.n, 3);
 	CHECK_EQ_U(k.r[2].why, FLOW_END_REUSED);
 	CHECK_EQ_I(x.calls, 1);
-	agg_ext_set_final_fn(a, NULL, NULL);
+	agg_set_observer(a, NULL, NULL);
 	agg_finish(a);
 	CHECK_EQ_U(k.n, 4);
 	CHECK_EQ_U(k.r[3].why, FLOW_END_EOF);
