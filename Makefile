@@ -23,9 +23,9 @@ SANFLAGS :=
 endif
 CC      ?= cc
 
-PKGS    := libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd libsystemd libcap
+PKGS    := libpcap jansson libcrypto hiredis libbpf zlib yaml-0.1 libmicrohttpd libsystemd libcap libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz -lyaml -lmicrohttpd -lsystemd -lcap)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lcrypto -lhiredis -lbpf -lelf -lz -lyaml -lmicrohttpd -lsystemd -lcap -lxxhash)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(CI),true)

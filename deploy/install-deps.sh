@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
-libpcap-dev libbpf-dev bpftool libhiredis-dev libjansson-dev libssl-dev zlib1g-dev libyaml-dev libmicrohttpd-dev libsystemd-dev libcap-dev
+libpcap-dev libbpf-dev bpftool libhiredis-dev libxxhash-dev libjansson-dev libssl-dev zlib1g-dev libyaml-dev libmicrohttpd-dev libsystemd-dev libcap-dev
 redis-server tshark tcpdump python3 python3-scapy python3-cryptography python3-jsonschema iproute2 openssl curl chromium fonts-dejavu-core
 systemd groff-base"
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <yaml.h>
 #include "output-redis-url.h"
+#include "util-hash.h"
 #include "util-log.h"
 #include "util-units.h"
 
@@ -75,7 +76,7 @@ static const struct opt_desc opts[] = {
 	{ "log-level", 0, "sensor.log_level", OT_STR, O(log_level), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->log_level), "LEVEL", "error, warning, notice, info (default) or debug; under systemd, lines carry their priority" },
 	{ "sensor-id", 0, "sensor.id", OT_STR, O(sensor_id), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->sensor_id), "NAME", "name of this sensor in records (host name)" },
 	{ "user", 0, "sensor.user", OT_STR, O(user), 0, 0, 0, 0, sizeof(((struct sensor_options *)0)->user), "NAME", "after opening capture and outputs, run as NAME with only the capabilities still needed" },
-	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED or 0)" },
+	{ "seed", 0, "sensor.seed", OT_U32, O(seed), 0, UINT32_MAX, 0, 0, 0, "N", "hash seed (MAILTAP_SEED; 0 random)" },
 	/* -- capture -- */
 	{ "read", 'r', "capture.read", OT_LIST, O(read), 0, 0, 0, 0, 0, "FILE", "replay a pcap/pcapng file (repeatable, one timeline)" },
 	{ "replay-speed", 0, "capture.replay_speed", OT_DOUBLE, O(replay_speed), 0, 0, 0, 1e6, 0, "X", "pace -r replays at X times the captured speed (0: as fast as possible)" },
@@ -1271,7 +1272,8 @@ int options_load(struct sensor_options *o, int argc, char **argv)
 	    decap_ports(o->decap.geneve_ports, &o->decap_geneve_ports, "decap.geneve_ports") < 0)
 		return -EINVAL;
 	o->agg.app.keep_unclassified = o->all_flows;
-	o->agg.seed = o->seed;
+	/* the tables' seed: the configured one, or one random per process */
+	o->agg.seed = hash_seed(o->seed);
 	return 0;
 }
 

@@ -595,7 +595,7 @@ struct sensor *sensor_new(const struct sensor_options *o, int *exit_code)
 	s->catalog = load_catalogs(o);
 	if (!s->catalog)
 		goto fail;
-	s->score = score_new(&o->score, o->seed, on_alert, s);
+	s->score = score_new(&o->score, o->agg.seed, on_alert, s);
 	if (!s->score) {
 		log_err("cannot set up scoring: %s", strerror(errno));
 		goto fail;
