@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* util-lru.c -- bounded keyed map with LRU eviction.  See util-lru.h. */
 #include "util-lru.h"
+#include "util-hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,18 +42,9 @@ static inline void *val_at(const struct lru *m, uint32_t i)
 	return m->slab + (size_t)i * m->stride + m->voff;
 }
 
-static uint64_t hash_key(const struct lru *m, const void *key)
+static inline uint64_t hash_key(const struct lru *m, const void *key)
 {
-	const unsigned char *p = key;
-	uint64_t h = m->seed ^ 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < m->ksz; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return h;
+	return hash64(key, m->ksz, m->seed);
 }
 
 struct lru *lru_new(size_t capacity, size_t key_size, size_t value_size, uint64_t seed)

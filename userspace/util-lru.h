@@ -5,6 +5,7 @@
  * (pairs, novelty sets, fingerprint prevalence) are all one of these.
  *
  * Memory is one calloc at lru_new(); nothing is allocated afterwards.
+ * Keys are hashed with util-hash.h's hash64() under the caller's seed.
  * Keys are compared with memcmp, so callers zero any padding.  A get or put
  * makes the entry most recently used; a put into a full map evicts the
  * least recently used entry first (counted, and reported to an optional
