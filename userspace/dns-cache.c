@@ -3,11 +3,12 @@
  * dns-cache.c -- bounded IP -> qname cache.  One array of entries, allocated
  * up front, threaded three ways by 32-bit indices: hash chains hanging off a
  * power-of-two bucket array, a doubly-linked LRU list (head = most recent),
- * and a free list.  The hash is a seeded splitmix64 mix of the address: not
- * a PRF, but the per-process seed defeats precomputed collision sets, and a
- * chain can never be longer than the capacity.
+ * and a free list.  The hash is util-hash.h's seeded hash64() of the
+ * address: not a PRF, but the per-process seed defeats precomputed collision
+ * sets, and a chain can never be longer than the capacity.
  */
 #include "dns-cache.h"
+#include "util-hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,26 +85,11 @@ void dns_cache_free(struct dns_cache *c)
 	free(c);
 }
 
-/* splitmix64 finaliser */
-static uint64_t dns_cache_mix(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
-}
-
+/* @k is normalised (dns_cache_key: zero pad and tail), so every byte of it
+ * may be hashed. */
 static uint32_t dns_cache_bucket(const struct dns_cache *c, const struct net_addr *k)
 {
-	uint64_t w0, w1, h;
-
-	memcpy(&w0, k->b, 8);
-	memcpy(&w1, k->b + 8, 8);
-	h = dns_cache_mix(c->seed ^ k->family);
-	h = dns_cache_mix(h ^ w0);
-	h = dns_cache_mix(h ^ w1);
-	return (uint32_t)h & c->mask;
+	return (uint32_t)hash64(k, sizeof(*k), c->seed) & c->mask;
 }
 
 /* Copy @a into @k with only the meaningful bytes set; false if unusable. */
