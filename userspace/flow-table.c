@@ -8,6 +8,7 @@
  * and then from a free list, so resident memory grows only with use.
  */
 #include "flow-table.h"
+#include "util-hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -63,25 +64,11 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* Seeded hash of the key: one multiply-rotate per 8-byte word, one full
- * mix at the end (the per-packet cost matters; quality comes from the
- * final avalanche and the per-process seed). */
-static uint64_t key_hash(const struct flow_table *ft, const struct flow_key *k)
+/* Seeded hash of the canonical key (explicit zero padding, so every byte
+ * may be hashed): util-hash.h's hash64(). */
+static inline uint64_t key_hash(const struct flow_table *ft, const struct flow_key *k)
 {
-	const unsigned char *p = (const unsigned char *)k;
-	uint64_t h = ft->seed ^ 0x9e3779b97f4a7c15ULL, w;
-	size_t i;
-	for (i = 0; i + 8 <= sizeof(*k); i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h = (h << 31) | (h >> 33);
-	}
-	if (i < sizeof(*k)) {
-		w = 0;
-		memcpy(&w, p + i, sizeof(*k) - i);
-		h ^= w * 0xc2b2ae3d27d4eb4fULL;
-	}
-	return mix64(h);
+	return hash64(k, sizeof(*k), ft->seed);
 }
 
 void flow_key_make(struct flow_key *k, const struct net_addr *src, uint16_t sport,
