@@ -2,8 +2,10 @@
 /*
  * catalog.c -- load cloud-mail endpoint catalogs (JSON via jansson) into
  * providers and entries, and index them for lookups: a chained hash table of
- * host patterns probed once for the exact name and once per parent suffix,
- * and a binary trie per address family for longest-prefix match.  Entries
+ * host patterns (util-hash.h's hash64 under the process seed, since lookups
+ * take names from the wire) probed once for the exact name and once per
+ * parent suffix, and a binary trie per address family for longest-prefix
+ * match.  Entries
  * are never freed before catalog_free(), so the strings a lookup returns stay
  * valid; the index is rebuilt from all entries after every successful load,
  * which keeps loads all-or-nothing.
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+
+#include "util-hash.h"
 
 /* Read-only table: the service vocabulary; matches point at these strings. */
 static const char *const catalog_services[] = {
@@ -90,6 +94,7 @@ struct cat_prefix_rule {
 struct cat_index {
 	uint32_t *buckets; /* nbuckets heads into names[] */
 	uint32_t nbuckets; /* power of two */
+	uint64_t seed;     /* hash seed: the process seed (lookups take SNI) */
 	struct cat_name_node *names;
 	uint32_t nnames;
 	struct cat_host_rule *host_rules;
@@ -419,19 +424,16 @@ static int stage_entry(struct cat_load *ld, struct cat_entry *e)
 
 /* ---- the index ---------------------------------------------------------- */
 
-static uint32_t name_hash(const char *s, bool wildcard)
+/* util-hash.h's hash64() of the name; a wildcard's suffix hashes apart
+ * from the exact name. */
+static uint32_t name_hash(const struct cat_index *idx, const char *s, bool wildcard)
 {
-	uint32_t h = 2166136261u ^ (wildcard ? 0x5bd1e995u : 0); /* FNV-1a */
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)hash64_str(s, idx->seed ^ (wildcard ? 0x5bd1e995u : 0));
 }
 
 static uint32_t name_find(const struct cat_index *idx, const char *key, bool wildcard)
 {
-	uint32_t h = name_hash(key, wildcard);
+	uint32_t h = name_hash(idx, key, wildcard);
 	for (uint32_t n = idx->buckets[h & (idx->nbuckets - 1)]; n; n = idx->names[n].next) {
 		const struct cat_name_node *nn = &idx->names[n];
 		if (nn->hash == h && nn->wildcard == wildcard && !strcmp(nn->key, key))
@@ -447,7 +449,7 @@ static void index_add_host(struct cat_index *idx, const struct cat_host *h)
 	uint32_t n = name_find(idx, key, wildcard), r;
 
 	if (!n) {
-		uint32_t hash = name_hash(key, wildcard), b = hash & (idx->nbuckets - 1);
+		uint32_t hash = name_hash(idx, key, wildcard), b = hash & (idx->nbuckets - 1);
 		n = ++idx->nnames;
 		idx->names[n] = (struct cat_name_node){
 			.key = key, .hash = hash, .wildcard = wildcard, .next = idx->buckets[b],
@@ -510,6 +512,7 @@ static struct cat_index *index_build(struct cat_entry *const *a, size_t na,
 	idx = calloc(1, sizeof(*idx));
 	if (!idx)
 		return NULL;
+	idx->seed = hash_process_seed();
 	idx->nbuckets = 16;
 	while (idx->nbuckets < 2 * nhosts)
 		idx->nbuckets *= 2;
