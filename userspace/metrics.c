@@ -6,8 +6,8 @@
  * Layout: families[] and samples[] are append-only and immutable once their
  * count is published under the mutex; vals[] holds the mutable values in one
  * contiguous array so a scrape copies it in a single memcpy.  Two open
- * addressing tables (linear probing, no deletion) map a family name, and a
- * (family, label text) pair, to an index.  The label text is the rendered,
+ * addressing tables (linear probing, no deletion, util-hash.h's hash64)
+ * map a family name, and a (family, label text) pair, to an index.  The label text is the rendered,
  * escaped form `a="x",b="y"`; escaping is injective, so equal text means
  * equal label values.
  */
@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+
+#include "util-hash.h"
 
 #define FAM_SLOTS      128   /* power of two, >= 2 * METRICS_MAX_FAMILIES */
 #define SAMPLE_SLOTS   1024  /* power of two, >= 2 * METRICS_MAX_SAMPLES */
@@ -72,21 +74,15 @@ struct metrics {
 	int16_t fam_slot[FAM_SLOTS];        /* index + 1; 0 = empty */
 	int16_t sample_slot[SAMPLE_SLOTS];  /* index + 1; 0 = empty */
 	int refused;                        /* sample index of REFUSED_NAME */
+	uint64_t seed;                      /* hash seed (process seed) */
 };
 
-/* FNV-1a; the keys are our own names, not attacker-chosen, so no seed. */
-static uint32_t hash_bytes(uint32_t h, const char *s, size_t n)
+/* util-hash.h's hash64(), under the process seed: the names are our own,
+ * but label values (providers, services) come from the catalog and the
+ * wire. */
+static uint32_t hash_str(const struct metrics *m, const char *s)
 {
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static uint32_t hash_str(const char *s)
-{
-	return hash_bytes(2166136261u, s, strlen(s));
+	return (uint32_t)hash64_str(s, m->seed);
 }
 
 static bool name_valid(const char *s, bool metric)
@@ -114,7 +110,7 @@ static bool ends_with(const char *s, const char *suffix)
 /* Called with the lock held.  Returns the family index or -1. */
 static int family_find(const struct metrics *m, const char *name)
 {
-	uint32_t i = hash_str(name) & (FAM_SLOTS - 1);
+	uint32_t i = hash_str(m, name) & (FAM_SLOTS - 1);
 	for (;;) {
 		int16_t s = m->fam_slot[i];
 		if (s == 0)
@@ -179,8 +175,7 @@ static int labels_format(const struct family *f, const char *const *values, char
  * or -ENOSPC. */
 static int sample_get(struct metrics *m, int fam, const char *labels, size_t len)
 {
-	uint32_t h = hash_bytes(hash_bytes(2166136261u, (const char *)&fam, sizeof(fam)),
-				labels, len);
+	uint32_t h = (uint32_t)hash64(labels, len, m->seed + (uint64_t)(fam + 1) * 0x9e3779b97f4a7c15ULL);
 	uint32_t i = h & (SAMPLE_SLOTS - 1);
 	for (;;) {
 		int16_t s = m->sample_slot[i];
@@ -273,7 +268,7 @@ static int family_add_locked(struct metrics *m, const char *name, enum metrics_t
 	for (unsigned j = 0; j < nl; j++)
 		snprintf(f->label[j], sizeof(f->label[j]), "%s", label_names[j]);
 
-	uint32_t i = hash_str(name) & (FAM_SLOTS - 1);
+	uint32_t i = hash_str(m, name) & (FAM_SLOTS - 1);
 	while (m->fam_slot[i])
 		i = (i + 1) & (FAM_SLOTS - 1);
 	m->fam_slot[i] = (int16_t)(idx + 1);
@@ -289,6 +284,7 @@ struct metrics *metrics_new(void)
 	int r;
 	if (!m)
 		return NULL;
+	m->seed = hash_process_seed();
 	r = pthread_mutex_init(&m->lock, NULL);
 	if (r) {
 		free(m);
