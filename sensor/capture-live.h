@@ -13,7 +13,9 @@
  *    scoring run as for packets.  DNS answers and SNI of catalog names put
  *    the server addresses into the kernel's learned map.
  *
- * See docs/capture.md.
+ * Each is a struct capture_ops in its own file (capture-pcap-live.c,
+ * capture-ebpf.c) run by one loop in capture-live.c; see
+ * capture-live-int.h and docs/capture.md.
  */
 #ifndef MAILTAP_CAPTURE_LIVE_H
 #define MAILTAP_CAPTURE_LIVE_H
