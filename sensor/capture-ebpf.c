@@ -20,6 +20,7 @@
 #include "capture-bpf.h"
 #include "capture-live-int.h"
 #include "catalog.h"
+#include "util-hash.h"
 #include "util-log.h"
 
 #define LEARN_SNI_TTL_S 3600     /* a server named by a mail SNI */
@@ -89,13 +90,10 @@ static void flow_key_to_capture(const struct flow_key *k, struct capture_flow_ke
 	}
 }
 
+/* Keys come from the wire: seeded (util-hash.h). */
 static uint32_t key_hash(const struct capture_flow_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h & (MIRROR_BUCKETS - 1);
+	return (uint32_t)hash64(k, sizeof(*k), hash_process_seed()) & (MIRROR_BUCKETS - 1);
 }
 
 static struct mflow *mirror_get(struct live *L, const struct capture_flow_key *k, bool create)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util-hash.h"
+
 #define AGG_HELD_PAYLOAD_MAX 65536
 
 struct frag_slot {
@@ -41,6 +43,7 @@ struct aggregator {
 	const struct flow *final_given; /* the flow its producer is ending with
 	                                 * its final counters: not asked again */
 	struct agg_ext_stats ext;
+	uint64_t seed;            /* hash_seed(cfg.seed) */
 };
 
 static void ext_apply(struct flow *f, const struct agg_ext_counters *c);
@@ -102,6 +105,7 @@ struct aggregator *agg_new(const struct agg_config *cfg, agg_session_fn *cb, voi
 		a->cfg.frag_slots = 1;
 	a->cb = cb;
 	a->arg = arg;
+	a->seed = hash_seed(cfg->seed);
 	a->frags = calloc(a->cfg.frag_slots, sizeof(*a->frags));
 	a->flows = flow_table_new(&cfg->flow, cfg->seed, on_flow_end, a);
 	if (cfg->identify) {
@@ -133,10 +137,19 @@ void agg_free(struct aggregator *a)
 
 static struct frag_slot *frag_slot_for(struct aggregator *a, const struct packet *p)
 {
-	uint64_t h = p->frag_id * 0x9e3779b97f4a7c15ULL;
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ p->src.b[i] ^ ((uint64_t)p->dst.b[i] << 8)) * 0x100000001b3ULL;
-	return &a->frags[(h ^ p->l4proto) % a->cfg.frag_slots];
+	/* the datagram's identity, hashed seeded: ids and addresses come
+	 * from the wire */
+	struct {
+		uint8_t src[16], dst[16];
+		uint32_t id;
+		uint8_t proto, pad[3];
+	} k;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.src, p->src.b, sizeof(k.src));
+	memcpy(k.dst, p->dst.b, sizeof(k.dst));
+	k.id = p->frag_id;
+	k.proto = p->l4proto;
+	return &a->frags[hash64(&k, sizeof(k), a->seed) % a->cfg.frag_slots];
 }
 
 static bool frag_matches(const struct frag_slot *s, const struct packet *p)
