@@ -113,5 +113,21 @@ else
 	fail "no alert records to check: generating firsthour.pcap failed"
 fi
 
+# docs/architecture.md names real files and functions: every *.c/*.h it
+# mentions exists (in sensor/, userspace/ or at its path), and every
+# function it names as name() is defined in one of them.
+missing=""
+for f in $(grep -o '[A-Za-z0-9_./-]*\.[ch]\b' docs/architecture.md | sort -u); do
+	[ -e "$f" ] || [ -e "sensor/$f" ] || [ -e "userspace/$f" ] || missing="$missing $f"
+done
+for fn in $(grep -o '\b[a-z_][a-z0-9_]*()' docs/architecture.md | tr -d '()' | sort -u); do
+	grep -qE "^[a-z].*\b$fn\(" sensor/*.c userspace/*.c bpf/*.c 2>/dev/null || missing="$missing $fn()"
+done
+if [ -z "$missing" ]; then
+	ok "docs/architecture.md names only files and functions that exist"
+else
+	fail "docs/architecture.md names what does not exist:$missing"
+fi
+
 echo "#summary $passed $failed"
 [ "$failed" -eq 0 ]
