@@ -32,10 +32,15 @@
 struct learned {
 	struct net_addr a;
 	uint64_t expires_ns;     /* wall clock */
+	uint32_t hash, next;     /* bucket chain (index into v, UINT32_MAX = end) */
 };
 
+/* A fixed array with a seeded hash index (util-hash.h): O(1) lookups per
+ * payload record and DNS answer, refusal (counted) when full. */
 struct learn_set {
 	struct learned *v;       /* owned: max entries, allocated on first use */
+	uint32_t *head;          /* owned: nbuckets chain heads */
+	uint32_t nbuckets;       /* a power of two >= max */
 	size_t n, max;
 	uint64_t added, expired, refused;
 	bool changed;            /* since the last reload */

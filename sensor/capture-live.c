@@ -16,6 +16,7 @@
 
 #include "aggregator.h"
 #include "capture-live-int.h"
+#include "util-hash.h"
 #include "util-log.h"
 
 #define POLL_MS 200              /* longest wait for input */
@@ -31,10 +32,20 @@ uint64_t live_now_ns(int clockid)
 
 /* ------------------------------------------------------ learned addresses */
 
+#define LEARN_NIL UINT32_MAX
+
+static uint32_t learn_hash(const struct net_addr *a)
+{
+	return (uint32_t)hash64(a, sizeof(*a), hash_process_seed());
+}
+
 static struct learned *learn_find(const struct learn_set *ls, const struct net_addr *a)
 {
-	for (size_t i = 0; i < ls->n; i++)
-		if (!net_addr_cmp(&ls->v[i].a, a))
+	if (!ls->head)
+		return NULL;
+	uint32_t h = learn_hash(a);
+	for (uint32_t i = ls->head[h & (ls->nbuckets - 1)]; i != LEARN_NIL; i = ls->v[i].next)
+		if (ls->v[i].hash == h && !net_addr_cmp(&ls->v[i].a, a))
 			return &ls->v[i];
 	return NULL;
 }
@@ -42,6 +53,53 @@ static struct learned *learn_find(const struct learn_set *ls, const struct net_a
 bool live_learned(const struct live *L, const struct net_addr *a)
 {
 	return learn_find(&L->learned, a) != NULL;
+}
+
+static int learn_alloc(struct learn_set *ls)
+{
+	ls->nbuckets = 1;
+	while (ls->nbuckets < ls->max)
+		ls->nbuckets <<= 1;
+	ls->v = calloc(ls->max, sizeof(*ls->v));
+	ls->head = malloc((size_t)ls->nbuckets * sizeof(*ls->head));
+	if (!ls->v || !ls->head) {
+		free(ls->v);
+		free(ls->head);
+		ls->v = NULL;
+		ls->head = NULL;
+		return -ENOMEM;
+	}
+	memset(ls->head, 0xff, (size_t)ls->nbuckets * sizeof(*ls->head));
+	return 0;
+}
+
+static void learn_link(struct learn_set *ls, uint32_t i)
+{
+	uint32_t *hd = &ls->head[ls->v[i].hash & (ls->nbuckets - 1)];
+	ls->v[i].next = *hd;
+	*hd = i;
+}
+
+static void learn_unlink(struct learn_set *ls, uint32_t i)
+{
+	uint32_t *pp = &ls->head[ls->v[i].hash & (ls->nbuckets - 1)];
+	while (*pp != i)
+		pp = &ls->v[*pp].next;
+	*pp = ls->v[i].next;
+}
+
+/* Take entry @i out; the last entry moves into its place. */
+static void learn_remove(struct learn_set *ls, uint32_t i)
+{
+	uint32_t last = (uint32_t)ls->n - 1;
+
+	learn_unlink(ls, i);
+	if (i != last) {
+		learn_unlink(ls, last);
+		ls->v[i] = ls->v[last];
+		learn_link(ls, i);
+	}
+	ls->n--;
 }
 
 /* Remember @a until @expires; returns 1 when new, 0 when refreshed, -1
@@ -55,19 +113,19 @@ static int learn_put(struct learn_set *ls, const struct net_addr *a, uint64_t ex
 			l->expires_ns = expires;
 		return 0;
 	}
-	if (!ls->v) {
-		ls->v = calloc(ls->max, sizeof(*ls->v));
-		if (!ls->v) {
-			ls->refused++;
-			return -1;
-		}
+	if (!ls->v && learn_alloc(ls) < 0) {
+		ls->refused++;
+		return -1;
 	}
 	if (ls->n == ls->max) {
 		ls->refused++;
 		return -1;
 	}
-	ls->v[ls->n].a = *a;
-	ls->v[ls->n].expires_ns = expires;
+	l = &ls->v[ls->n];
+	l->a = *a;
+	l->expires_ns = expires;
+	l->hash = learn_hash(a);
+	learn_link(ls, (uint32_t)ls->n);
 	ls->n++;
 	ls->added++;
 	ls->changed = true;
@@ -100,7 +158,7 @@ static void learn_expire(struct live *L, uint64_t now)
 		}
 		if (L->ops->learned_fn)
 			L->ops->learned_fn(L, &ls->v[i].a, false, now);
-		ls->v[i] = ls->v[--ls->n];
+		learn_remove(ls, (uint32_t)i);
 		ls->expired++;
 		ls->changed = true;
 	}
@@ -203,5 +261,6 @@ int capture_live_run(struct sensor *s, const struct sensor_options *o)
 	L.ops->close(&L, rc == 0);
 	free(L.pfd);
 	free(L.learned.v);
+	free(L.learned.head);
 	return rc;
 }
