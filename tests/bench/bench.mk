@@ -11,5 +11,11 @@ BENCH_ARGS ?=
 
 .PHONY: bench
 bench: deps
-	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN) $(BUILD)/tests/bench/bench-quic
 	@BUILD=$(BUILD) tests/bench/bench.sh $(BENCH_ARGS)
+
+# QUIC identification cost (tests/bench/bench-quic.c), run by bench.sh.
+$(BUILD)/tests/bench/bench-quic: tests/bench/bench-quic.c tests/unit/quic-vectors.h $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LIBS)

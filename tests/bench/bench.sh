@@ -178,6 +178,14 @@ if [ -f tests/bench/bench-bpf.c ] && [ -f bpf/bpf.mk ]; then
 	fi
 	say '```'
 fi
+if [ -x "$BUILD/tests/bench/bench-quic" ]; then
+	echo "bench: $BUILD/tests/bench/bench-quic" >&2
+	say ""
+	say "QUIC identification (\`$BUILD/tests/bench/bench-quic\`):"
+	say ""
+	"$BUILD/tests/bench/bench-quic" 2>&1 | tee -a "$RES"
+	say ""
+fi
 
 [ "$(id -u)" = 0 ] && [ -x tests/bench/bench-live-cpu.sh ] && { echo "bench: tests/bench/bench-live-cpu.sh (results in $OUT/live-cpu.md)" >&2; BUILD="$BUILD" tests/bench/bench-live-cpu.sh $([ $UPDATE_DOC -eq 1 ] && echo --update-doc) >/dev/null; }
 if [ $UPDATE_DOC -eq 1 ] && [ -f docs/performance.md ]; then
