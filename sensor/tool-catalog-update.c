@@ -17,13 +17,12 @@
  *
  * The result is checked with the sensor's own loader (catalog_load_file)
  * before it is written; --output is replaced atomically (temporary file in
- * the same directory, fsync, rename).
+ * the same directory, fsync, rename: util-file).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +36,7 @@
 
 #include "catalog.h"
 #include "net-addr.h"
+#include "util-file.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
@@ -898,11 +898,39 @@ static int verify_loads(const char *path)
 	return 0;
 }
 
+/* What fill_output writes, and whether the loader refused it. */
+struct fill_arg {
+	const char *text;
+	size_t len;
+	bool created;
+	bool refused;
+};
+
+/* file_write_atomic's filler: the text, mode 0644 for a new file, and the
+ * loader's check of the temporary file before it replaces the output. */
+static int fill_output(FILE *fp, void *arg)
+{
+	struct fill_arg *fa = arg;
+	char fdpath[64];
+
+	if (fwrite(fa->text, 1, fa->len, fp) != fa->len || fflush(fp))
+		return -(errno ? errno : EIO);
+	if (fa->created && fchmod(fileno(fp), 0644))
+		return -errno;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fileno(fp));
+	if (verify_loads(fdpath)) {
+		fa->refused = true;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Returns 0, EXIT_INPUT (result refused by the loader) or EXIT_OUTPUT. */
 static int write_output(const char *text, const char *output)
 {
 	size_t len = strlen(text);
 	char fdpath[64];
+	struct stat st;
 	int fd;
 
 	if (!output || strcmp(output, "-") == 0) {
@@ -926,61 +954,16 @@ static int write_output(const char *text, const char *output)
 		return 0;
 	}
 
-	size_t tlen = strlen(output) + 16;
-	char *tmp = malloc(tlen), *dcopy;
-	struct stat st;
-	mode_t mode = 0644;
-	int dfd;
+	struct fill_arg fa = { .text = text, .len = len, .created = stat(output, &st) != 0 };
+	char err[512];
 
-	if (!tmp) {
-		errmsg("out of memory");
+	if (file_write_atomic(output, fill_output, &fa, err, sizeof(err)) < 0) {
+		if (fa.refused)
+			return EXIT_INPUT;
+		errmsg("%s", err);
 		return EXIT_OUTPUT;
 	}
-	snprintf(tmp, tlen, "%s.tmp.XXXXXX", output);
-	if (stat(output, &st) == 0)
-		mode = st.st_mode & 07777;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		errmsg("cannot create a temporary file next to '%s': %s", output, strerror(errno));
-		free(tmp);
-		return EXIT_OUTPUT;
-	}
-	if (write_all(fd, text, len) || fchmod(fd, mode) || fsync(fd)) {
-		errmsg("cannot write '%s': %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (close(fd)) {
-		fd = -1;
-		errmsg("cannot write '%s': %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (verify_loads(tmp)) {
-		unlink(tmp);
-		free(tmp);
-		return EXIT_INPUT;
-	}
-	if (rename(tmp, output)) {
-		errmsg("cannot rename '%s' to '%s': %s", tmp, output, strerror(errno));
-		goto fail;
-	}
-	dcopy = strdup(output);
-	if (dcopy) {
-		dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dcopy);
-	}
-	free(tmp);
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return EXIT_OUTPUT;
 }
 
 /* ---- main ---------------------------------------------------------------- */
