@@ -26,6 +26,7 @@
 #define LEARN_SNI_TTL_S 3600     /* a server named by a mail SNI */
 #define LEARN_MAX_BPF 16384      /* learned addresses we keep */
 #define MIRROR_BUCKETS (1u << 16)
+#define MIRROR_PER_IF CAPTURE_FLOW_MAX /* one interface's flow map */
 #define TAG_CATALOG 1
 #define TAG_LEARNED 2
 
@@ -57,8 +58,12 @@ struct prefix {
 struct live_ebpf {
 	struct live_bpf_if *bif;   /* one loader per interface, [nif] */
 	enum capture_bpf_mode mode;
-	struct mflow **buckets;    /* MIRROR_BUCKETS */
+	struct mflow **buckets;    /* MIRROR_BUCKETS chain heads */
+	uint8_t *pool;             /* pool_n entries of mirror_stride() bytes */
+	uint32_t pool_n, pool_hw;  /* size, entries ever handed out */
+	struct mflow *free_list;
 	size_t mflows;
+	uint64_t mirror_full;      /* flows not merged: the pool was full */
 	int64_t mono_off;          /* CLOCK_MONOTONIC -> wall clock */
 	struct prefix *prefixes;   /* what we put into the kernel */
 	size_t nprefixes, prefix_cap;
@@ -96,52 +101,81 @@ static uint32_t key_hash(const struct capture_flow_key *k)
 	return (uint32_t)hash64(k, sizeof(*k), hash_process_seed()) & (MIRROR_BUCKETS - 1);
 }
 
+static size_t mirror_stride(const struct live *L)
+{
+	return sizeof(struct mflow) + (size_t)L->nif * sizeof(struct capture_flow_counters);
+}
+
+static struct mflow *mirror_at(const struct live *L, uint32_t i)
+{
+	return (struct mflow *)(eb(L)->pool + (size_t)i * mirror_stride(L));
+}
+
+/* The pool: one allocation at open, MIRROR_PER_IF entries per interface
+ * (as many flows as each kernel flow map holds), handed out up to a high
+ * water mark (untouched pages stay unbacked), then from a free list
+ * through next.  Nothing is allocated per flow. */
+static int mirror_init(struct live *L)
+{
+	struct live_ebpf *E = eb(L);
+
+	E->pool_n = (uint32_t)L->nif * MIRROR_PER_IF;
+	E->pool = calloc(E->pool_n, mirror_stride(L));
+	E->buckets = calloc(MIRROR_BUCKETS, sizeof(*E->buckets));
+	if (!E->pool || !E->buckets)
+		return -ENOMEM;
+	return 0;
+}
+
 static struct mflow *mirror_get(struct live *L, const struct capture_flow_key *k, bool create)
 {
+	struct live_ebpf *E = eb(L);
 	uint32_t b = key_hash(k);
 	struct mflow *m;
 
-	for (m = eb(L)->buckets[b]; m; m = m->next)
+	for (m = E->buckets[b]; m; m = m->next)
 		if (!memcmp(&m->key, k, sizeof(*k)))
 			return m;
 	if (!create)
 		return NULL;
-	m = calloc(1, sizeof(*m) + (size_t)L->nif * sizeof(m->c[0]));
-	if (!m)
+	if (E->free_list) {
+		m = E->free_list;
+		E->free_list = m->next;
+	} else if (E->pool_hw < E->pool_n) {
+		m = mirror_at(L, E->pool_hw++);
+	} else {
+		E->mirror_full++; /* the kernel maps hold more than we can merge */
 		return NULL;
+	}
+	memset(m, 0, mirror_stride(L));
 	m->key = *k;
-	m->next = eb(L)->buckets[b];
-	eb(L)->buckets[b] = m;
-	eb(L)->mflows++;
+	m->next = E->buckets[b];
+	E->buckets[b] = m;
+	E->mflows++;
 	return m;
 }
 
 static void mirror_del(struct live *L, struct mflow *m)
 {
-	struct mflow **pp = &eb(L)->buckets[key_hash(&m->key)];
+	struct live_ebpf *E = eb(L);
+	struct mflow **pp = &E->buckets[key_hash(&m->key)];
+
 	while (*pp && *pp != m)
 		pp = &(*pp)->next;
 	if (*pp) {
 		*pp = m->next;
-		eb(L)->mflows--;
-		free(m);
+		E->mflows--;
+		m->next = E->free_list;
+		E->free_list = m;
 	}
 }
 
 static void mirror_free(struct live *L)
 {
-	if (!eb(L)->buckets)
-		return;
-	for (uint32_t b = 0; b < MIRROR_BUCKETS; b++) {
-		struct mflow *m = eb(L)->buckets[b];
-		while (m) {
-			struct mflow *n = m->next;
-			free(m);
-			m = n;
-		}
-	}
 	free(eb(L)->buckets);
+	free(eb(L)->pool);
 	eb(L)->buckets = NULL;
+	eb(L)->pool = NULL;
 }
 
 static uint64_t total_pkts(const struct capture_flow_counters *c)
@@ -524,8 +558,10 @@ static void bpf_summary(struct live *L)
 		(unsigned long long)st[CAPTURE_STAT_FLOW_MAP_FULL],
 		(unsigned long long)st[CAPTURE_STAT_FILTER_MISS],
 		(unsigned long long)L->learned.added);
+	if (eb(L)->mirror_full)
+		log_err("%s: %llu kernel flow records not merged: the mirror pool (%u flows) was full",
+			L->mode, (unsigned long long)eb(L)->mirror_full, eb(L)->pool_n);
 }
-
 
 static int ebpf_open(struct live *L)
 {
@@ -538,9 +574,8 @@ static int ebpf_open(struct live *L)
 	if (E) {
 		E->mode = L->ops == &capture_ebpf_xdp_ops ? CAPTURE_BPF_XDP_ANY : CAPTURE_BPF_TC;
 		E->bif = calloc((size_t)L->nif, sizeof(*E->bif));
-		E->buckets = calloc(MIRROR_BUCKETS, sizeof(*E->buckets));
 	}
-	if (!E || !E->bif || !E->buckets) {
+	if (!E || !E->bif || mirror_init(L) < 0) {
 		log_err("%s: out of memory", L->mode);
 		return -ENOMEM;
 	}
