@@ -260,12 +260,63 @@ void out_redis_url_redact(const char *dest, char *buf, size_t len)
 }
 
 
+int out_redis_url_login(struct redisContext *c, const struct out_redis_url *u,
+			const char *password, const char **cmd, char *reply, size_t replylen)
+{
+	redisReply *rp;
+
+	*cmd = NULL;
+	if ((password && *password) || u->user[0]) {
+		const char *argv[3] = { "AUTH" };
+		size_t lens[3] = { 4 };
+		int argc = 1;
+		if (u->user[0]) {
+			argv[argc] = u->user;
+			lens[argc++] = strlen(u->user);
+		}
+		/* a user without a password: only an ACL "nopass" user takes it */
+		argv[argc] = password ? password : "";
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+		*cmd = "AUTH";
+		rp = redisCommandArgv(c, argc, argv, lens);
+		if (!rp)
+			return -EIO;
+		if (rp->type == REDIS_REPLY_ERROR) {
+			snprintf(reply, replylen, "%s", rp->str);
+			freeReplyObject(rp);
+			return -EACCES;
+		}
+		freeReplyObject(rp);
+	}
+	if (u->db) {
+		char db[16];
+		const char *argv[2] = { "SELECT", db };
+		size_t lens[2] = { 6, 0 };
+		lens[1] = (size_t)snprintf(db, sizeof(db), "%d", u->db);
+		*cmd = "SELECT";
+		rp = redisCommandArgv(c, 2, argv, lens);
+		if (!rp)
+			return -EIO;
+		if (rp->type == REDIS_REPLY_ERROR) {
+			snprintf(reply, replylen, "%s", rp->str);
+			freeReplyObject(rp);
+			return -EACCES;
+		}
+		freeReplyObject(rp);
+	}
+	*cmd = NULL;
+	return 0;
+}
+
 struct redisContext *out_redis_url_connect(const struct out_redis_url *u, const char *password,
 					   struct timeval connect_tv, struct timeval cmd_tv,
 					   char *err, size_t errlen)
 {
 	redisContext *c;
-	redisReply *rp;
+	const char *cmd;
+	char reply[256];
+	int rc;
 
 	c = u->is_unix ? redisConnectUnixWithTimeout(u->host, connect_tv)
 		       : redisConnectWithTimeout(u->host, u->port, connect_tv);
@@ -275,35 +326,15 @@ struct redisContext *out_redis_url_connect(const struct out_redis_url *u, const 
 		return NULL;
 	}
 	redisSetTimeout(c, cmd_tv);
-	if ((password && *password) || u->user[0]) {
-		const char *argv[3] = { "AUTH" };
-		size_t lens[3] = { 4 };
-		int argc = 1;
-		if (u->user[0]) {
-			argv[argc] = u->user;
-			lens[argc++] = strlen(u->user);
-		}
-		argv[argc] = password ? password : "";
-		lens[argc] = strlen(argv[argc]);
-		argc++;
-		rp = redisCommandArgv(c, argc, argv, lens);
-		if (!rp || rp->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "redis authentication failed: %s", rp ? rp->str : c->errstr);
-			freeReplyObject(rp);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(rp);
-	}
-	if (u->db) {
-		rp = redisCommand(c, "SELECT %d", u->db);
-		if (!rp || rp->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "SELECT %d failed: %s", u->db, rp ? rp->str : c->errstr);
-			freeReplyObject(rp);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(rp);
+	rc = out_redis_url_login(c, u, password, &cmd, reply, sizeof(reply));
+	if (rc < 0) {
+		const char *why = rc == -EIO ? c->errstr : reply;
+		if (!strcmp(cmd, "AUTH"))
+			snprintf(err, errlen, "redis authentication failed: %s", why);
+		else
+			snprintf(err, errlen, "SELECT %d failed: %s", u->db, why);
+		redisFree(c);
+		return NULL;
 	}
 	return c;
 }

@@ -58,12 +58,21 @@ int out_redis_url_parse(const char *dest, struct out_redis_url *u, char *err, si
  * password (refused anyway) masked as "***". */
 void out_redis_url_redact(const char *dest, char *buf, size_t len);
 
+/* AUTH with u->user and @password (borrowed; NULL or "" with no user: no
+ * AUTH), then SELECT u->db, on the connected @c: the one login every
+ * Redis client of the program does (the sink, mailtap-alerts,
+ * mailtap-web).  Returns 0; -EIO when the connection failed (c->errstr
+ * says why); -EACCES when the server refused: the server's error text in
+ * @reply.  *@cmd names the command that failed ("AUTH", "SELECT"). */
+struct redisContext;
+int out_redis_url_login(struct redisContext *c, const struct out_redis_url *u,
+			const char *password, const char **cmd, char *reply, size_t replylen);
+
 /* A blocking hiredis connection to @u for a reader (mailtap-alerts,
  * mailtap-web): connect within @connect_tv, commands time out after
  * @cmd_tv, AUTH with u->user and @password (borrowed; NULL or "" with no
  * user: no AUTH), SELECT u->db.  Returns the context (free with
  * redisFree) or NULL with the reason in @err. */
-struct redisContext;
 struct timeval;
 struct redisContext *out_redis_url_connect(const struct out_redis_url *u, const char *password,
 					   struct timeval connect_tv, struct timeval cmd_tv,

@@ -511,42 +511,16 @@ static int rd_connect(struct out_redis *r, unsigned timeout_ms)
 	r->ctx = c;
 	pthread_mutex_unlock(&r->ctx_lock);
 
-	if (r->password || r->u.user[0]) {
-		const char *argv[3] = { "AUTH" };
-		size_t lens[3] = { 4 };
-		int argc = 1;
-		if (r->u.user[0]) {
-			argv[argc] = r->u.user;
-			lens[argc++] = strlen(r->u.user);
-		}
-		/* a user without a password: only an ACL "nopass" user takes it */
-		argv[argc] = r->password ? r->password : "";
-		lens[argc] = strlen(argv[argc]);
-		argc++;
-		rep = rd_cmd(r, argc, argv, lens);
-		if (!rep)
+	{
+		const char *cmd;
+		char reply[256];
+		int lr = out_redis_url_login(c, &r->u, r->password, &cmd, reply, sizeof(reply));
+		if (lr == -EIO)
 			goto out_io;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			report_reply(r, "AUTH", rep->str);
-			freeReplyObject(rep);
+		if (lr < 0) {
+			report_reply(r, cmd, reply);
 			goto out_fail;
 		}
-		freeReplyObject(rep);
-	}
-	if (r->u.db) {
-		char db[16];
-		const char *argv[2] = { "SELECT", db };
-		size_t lens[2] = { 6, 0 };
-		lens[1] = (size_t)snprintf(db, sizeof(db), "%d", r->u.db);
-		rep = rd_cmd(r, 2, argv, lens);
-		if (!rep)
-			goto out_io;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			report_reply(r, "SELECT", rep->str);
-			freeReplyObject(rep);
-			goto out_fail;
-		}
-		freeReplyObject(rep);
 	}
 	if (r->u.mode != OUT_REDIS_MODE_CHANNEL) {
 		/* a key of the wrong type is found now, with a clear message,
