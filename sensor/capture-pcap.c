@@ -3,7 +3,7 @@
  * capture-pcap.c -- replay classic pcap and pcapng files through libpcap,
  * with nanosecond timestamps, as one timeline.  See capture.h.
  */
-#include "capture.h"
+#include "capture-pcap.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
+#include "capture-pcap.h"
 #include "capture-live.h"
 #include "options.h"
 #include "sensor.h"

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * capture.h -- capture front-ends hand frames to one callback; nothing
+ * capture-pcap.h -- capture front-ends hand frames to one callback; nothing
  * after this interface knows where a frame came from.
  */
-#ifndef MAILTAP_CAPTURE_H
-#define MAILTAP_CAPTURE_H
+#ifndef MAILTAP_CAPTURE_PCAP_H
+#define MAILTAP_CAPTURE_PCAP_H
 
 #include <stddef.h>
 #include <stdint.h>
