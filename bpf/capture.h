@@ -27,6 +27,7 @@
 #define CAPTURE_MAX_VLAN      2
 #define CAPTURE_MAX_IPV6_EXT  8
 #define CAPTURE_MAX_TUNNEL    4   /* nested encapsulations opened (= userspace DECODE_MAX_TUNNEL) */
+#define CAPTURE_TUN_EXTRA_PORTS 4 /* extra VXLAN / GENEVE ports (= DECODE_EXTRA_PORTS) */
 #define CAPTURE_GENEVE_OPT_MAX 252 /* GENEVE options: 6-bit length in 4-byte words */
 
 /* capture_flow_key.tunnel_kind: the same numbers as userspace's enum
@@ -226,6 +227,11 @@ struct capture_payload_event {
  *   __u32 cfg_flow_events;   1 = FLOW_START/FLOW_END records
  *   __u32 cfg_tc_chain;      1 = TC returns TC_ACT_UNSPEC (later tc filters
  *                            still run), 0 = TC_ACT_OK; both pass unchanged
+ * and tunnel.bpf.h:
+ *   __u32 cfg_decap_off;     bit (1 << CAPTURE_TUN_x) set: that tunnel type
+ *                            is not opened (its packets stay outer flows)
+ *   __u16 cfg_vxlan_ports[CAPTURE_TUN_EXTRA_PORTS], cfg_geneve_ports[...]:
+ *                            UDP ports besides 4789 / 6081 (0 = unused)
  */
 #define CAPTURE_PAYLOAD_SEGS_MAX 16
 

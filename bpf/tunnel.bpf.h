@@ -46,6 +46,43 @@
 #define ETH_P_MPLS_MC_ 0x8848
 #define TUN_MAX_OFF 2048 /* tunnel headers beyond this are not read */
 
+/* Which tunnels are opened (the config's decap section; rodata set on the
+ * skeleton before load, capture.h): a bit (1 << CAPTURE_TUN_x) per closed
+ * type, and extra UDP ports for VXLAN and GENEVE (0 = unused). */
+const volatile __u32 cfg_decap_off = 0;
+const volatile __u16 cfg_vxlan_ports[CAPTURE_TUN_EXTRA_PORTS] = { 0 };
+const volatile __u16 cfg_geneve_ports[CAPTURE_TUN_EXTRA_PORTS] = { 0 };
+
+static __always_inline int tun_on(__u32 type)
+{
+	return !(cfg_decap_off & (1u << type));
+}
+
+static __always_inline int tun_port_in(__u16 port, __u16 std, const volatile __u16 *extra)
+{
+	if (port == std)
+		return 1;
+#pragma unroll
+	for (int i = 0; i < CAPTURE_TUN_EXTRA_PORTS; i++)
+		if (extra[i] && port == extra[i])
+			return 1;
+	return 0;
+}
+
+/* The UDP tunnel @p's ports name: CAPTURE_TUN_VXLAN, _GENEVE or 0. */
+static __always_inline int tun_udp_type(const struct pkt *p)
+{
+	if (tun_on(CAPTURE_TUN_VXLAN) &&
+	    (tun_port_in(p->dport, TUN_PORT_VXLAN, cfg_vxlan_ports) ||
+	     tun_port_in(p->sport, TUN_PORT_VXLAN, cfg_vxlan_ports)))
+		return CAPTURE_TUN_VXLAN;
+	if (tun_on(CAPTURE_TUN_GENEVE) &&
+	    (tun_port_in(p->dport, TUN_PORT_GENEVE, cfg_geneve_ports) ||
+	     tun_port_in(p->sport, TUN_PORT_GENEVE, cfg_geneve_ports)))
+		return CAPTURE_TUN_GENEVE;
+	return 0;
+}
+
 /* tunnel_next() result */
 #define TUN_NONE   0 /* not a tunnel (or one we leave closed): the packet is final */
 #define TUN_OPENED 1 /* p is now the inner packet: parse_layer() again */
@@ -209,7 +246,9 @@ static __always_inline int tun_gre(void *data, void *data_end, struct pkt *p,
 	if (len > wire || (void *)(h + len) > data_end)
 		return TUN_BAD;
 	if (proto == ETH_P_ERSPAN2_ || proto == ETH_P_ERSPAN3_)
-		return tun_erspan(data, data_end, p, off, wire, proto, flags & GRE_S_, len);
+		return tun_on(CAPTURE_TUN_ERSPAN) ?
+			       tun_erspan(data, data_end, p, off, wire, proto, flags & GRE_S_, len) :
+			       TUN_NONE;
 	kind = tun_inner_kind(proto);
 	if (kind < 0)
 		return TUN_NONE;
@@ -224,11 +263,10 @@ static __always_inline int tunnel_maybe(const struct pkt *p)
 	if (p->flags & PF_FRAG)
 		return 0;
 	if (p->rc == PARSE_OK)
-		return p->proto == IPPROTO_UDP &&
-		       (p->dport == TUN_PORT_VXLAN || p->sport == TUN_PORT_VXLAN ||
-			p->dport == TUN_PORT_GENEVE || p->sport == TUN_PORT_GENEVE);
+		return p->proto == IPPROTO_UDP && tun_udp_type(p);
 	return p->rc == PARSE_OTHER_L4 &&
-	       (p->proto == IPPROTO_GRE || p->proto == IPPROTO_IPIP || p->proto == IPPROTO_IPV6);
+	       ((p->proto == IPPROTO_GRE && tun_on(CAPTURE_TUN_GRE)) ||
+		((p->proto == IPPROTO_IPIP || p->proto == IPPROTO_IPV6) && tun_on(CAPTURE_TUN_IPIP)));
 }
 
 /*
@@ -242,18 +280,19 @@ static __always_inline int tunnel_next(void *data, void *data_end, struct pkt *p
 	if (p->flags & PF_FRAG)
 		return TUN_NONE;
 	if (p->rc == PARSE_OK && p->proto == IPPROTO_UDP && (p->flags & PF_L4)) {
-		if (p->dport != TUN_PORT_VXLAN && p->sport != TUN_PORT_VXLAN &&
-		    p->dport != TUN_PORT_GENEVE && p->sport != TUN_PORT_GENEVE)
+		int t = tun_udp_type(p);
+		if (!t)
 			return TUN_NONE;
 		if (off > TUN_MAX_OFF)
 			return TUN_BAD;
-		if (p->dport == TUN_PORT_VXLAN || p->sport == TUN_PORT_VXLAN)
+		if (t == CAPTURE_TUN_VXLAN)
 			return tun_vxlan(data, data_end, p, off, wire);
 		return tun_geneve(data, data_end, p, off, wire);
 	}
 	if (p->rc != PARSE_OTHER_L4)
 		return TUN_NONE;
-	if (p->proto != IPPROTO_GRE && p->proto != IPPROTO_IPIP && p->proto != IPPROTO_IPV6)
+	if (p->proto == IPPROTO_GRE ? !tun_on(CAPTURE_TUN_GRE) :
+	    (p->proto != IPPROTO_IPIP && p->proto != IPPROTO_IPV6) || !tun_on(CAPTURE_TUN_IPIP))
 		return TUN_NONE;
 	if (off > TUN_MAX_OFF)
 		return TUN_BAD;

@@ -167,6 +167,11 @@ struct capture_bpf *capture_bpf_open(const struct capture_bpf_config *cfg)
 	cb->skel->rodata->cfg_payload_segs = cfg->payload_segs;
 	cb->skel->rodata->cfg_payload_len = cfg->payload_len;
 	cb->skel->rodata->cfg_tc_chain = cfg->tc_chain;
+	cb->skel->rodata->cfg_decap_off = cfg->decap_off;
+	for (int i = 0; i < CAPTURE_TUN_EXTRA_PORTS; i++) {
+		cb->skel->rodata->cfg_vxlan_ports[i] = cfg->vxlan_ports[i];
+		cb->skel->rodata->cfg_geneve_ports[i] = cfg->geneve_ports[i];
+	}
 	if (cfg->flow_max && (err = bpf_map__set_max_entries(cb->skel->maps.flows, cfg->flow_max)))
 		goto fail;
 	if (cfg->rb_bytes && (err = bpf_map__set_max_entries(cb->skel->maps.events, cfg->rb_bytes)))

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/capture.h" /* the kernel ABI (not sensor/capture.h) */
+#include "../bpf/capture.h" /* the kernel ABI */
 #include "flow-table.h"
 #include "net-addr.h"
 
@@ -34,6 +34,9 @@ struct capture_bpf_config {
 	uint32_t flow_max;       /* flows map entries (0 = CAPTURE_FLOW_MAX) */
 	uint32_t rb_bytes;       /* ring buffer bytes, power of 2 (0 = CAPTURE_RB_BYTES) */
 	bool verbose;            /* libbpf debug output (the verifier log on failure) */
+	uint32_t decap_off;      /* (1 << CAPTURE_TUN_x) per tunnel type left closed */
+	uint16_t vxlan_ports[CAPTURE_TUN_EXTRA_PORTS];  /* besides 4789; 0 = unused */
+	uint16_t geneve_ports[CAPTURE_TUN_EXTRA_PORTS]; /* besides 6081 */
 };
 
 /* filter on, events on, 4 segments x 1536 bytes, DNS 1024 bytes. */

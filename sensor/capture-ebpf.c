@@ -451,11 +451,29 @@ static void ebpf_learned(struct live *L, const struct net_addr *a, bool added, u
 	}
 }
 
+_Static_assert(DECODE_EXTRA_PORTS == CAPTURE_TUN_EXTRA_PORTS, "extra tunnel ports");
+_Static_assert(TUNNEL_VXLAN == CAPTURE_TUN_VXLAN && TUNNEL_GENEVE == CAPTURE_TUN_GENEVE &&
+	       TUNNEL_GRE == CAPTURE_TUN_GRE && TUNNEL_ERSPAN == CAPTURE_TUN_ERSPAN &&
+	       TUNNEL_IPIP == CAPTURE_TUN_IPIP, "tunnel type numbers");
+
+/* The config's decap section, as the kernel takes it (Teredo is opened
+ * offline only). */
+static void decap_config(const struct decode_config *d, struct capture_bpf_config *cfg)
+{
+	cfg->decap_off = 0;
+	for (int t = TUNNEL_VXLAN; t <= TUNNEL_IPIP; t++)
+		if (!d->decap || !d->type_on[t])
+			cfg->decap_off |= 1u << t;
+	memcpy(cfg->vxlan_ports, d->vxlan_ports, sizeof(cfg->vxlan_ports));
+	memcpy(cfg->geneve_ports, d->geneve_ports, sizeof(cfg->geneve_ports));
+}
+
 static int bpf_open_all(struct live *L, enum capture_bpf_mode mode)
 {
 	struct capture_bpf_config cfg;
 
 	capture_bpf_config_default(&cfg);
+	decap_config(&L->o->decap, &cfg);
 	for (int i = 0; i < L->nif; i++) {
 		struct live_bpf_if *bi = &eb(L)->bif[i];
 		bi->L = L;

@@ -612,6 +612,45 @@ static void tunnel_cases(void)
 		      st[CAPTURE_STAT_TRUNCATED]);
 	}
 	capture_bpf_close(cb);
+
+	/* the decap switches: VXLAN closed stays the outer UDP flow; an extra
+	 * VXLAN port is opened like 4789 */
+	{
+		static const uint8_t h[8] = { 0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0 };
+		struct capture_bpf *off, *extra;
+
+		capture_bpf_config_default(&cfg);
+		cfg.filter = false;
+		cfg.decap_off = 1u << CAPTURE_TUN_VXLAN;
+		off = capture_bpf_open(&cfg);
+		cfg.decap_off = 0;
+		cfg.vxlan_ports[0] = 8472; /* Linux's old default */
+		extra = capture_bpf_open(&cfg);
+		if (!off || !extra) {
+			printf("FAIL unit-tunnel-switch-load: %s\n", strerror(errno));
+			fails++;
+		} else {
+			outer_udp(&f, 4789, h, sizeof(h), &in);
+			e = tun_flow(off, &f, &fl);
+			capture_bpf_read_stats(off, st);
+			CHECK("unit-tunnel-vxlan-off", !e && fl.n == 1 && fl.k.tunnel_kind == 0 &&
+			      fl.k.port_b == 4789 && st[CAPTURE_STAT_TUN_VXLAN] == 0,
+			      "e %d flows %d kind %u port %u vxlan %" PRIu64, e, fl.n,
+			      fl.k.tunnel_kind, fl.k.port_b, st[CAPTURE_STAT_TUN_VXLAN]);
+			outer_udp(&f, 8472, h, sizeof(h), &in);
+			e = tun_flow(extra, &f, &fl);
+			capture_bpf_read_stats(extra, st);
+			TUN_CHECK("unit-tunnel-vxlan-extra-port", e || st[CAPTURE_STAT_TUN_VXLAN] != 2,
+				  fl, CAPTURE_TUN_VXLAN, 0x123456, 64);
+			outer_udp(&f, 8472, h, sizeof(h), &in);
+			e = tun_flow(off, &f, &fl);
+			CHECK("unit-tunnel-vxlan-port-not-extra", !e && fl.n == 2 &&
+			      fl.k.tunnel_kind == 0,
+			      "e %d flows %d kind %u", e, fl.n, fl.k.tunnel_kind);
+		}
+		capture_bpf_close(off);
+		capture_bpf_close(extra);
+	}
 }
 
 /* A child attaches TC and XDP and dies without detaching (a crash); a new
