@@ -224,7 +224,7 @@ static void on_alert(const struct score_alert *a, void *arg)
 
 	jo.sensor = s->opts->sensor_id;
 	o = alert_to_json_opts(a, &jo);
-	line = o ? json_to_line(o, &len) : NULL;
+	line = o ? out_json_line(o, &len) : NULL;
 	if (!line) {
 		s->output_failed = 1;
 		json_decref(o);
@@ -339,7 +339,7 @@ static void on_session(const struct session *ss, void *arg)
 	jo = s->jopts;
 	jo.sensor = s->opts->sensor_id;
 	o = session_to_json(ss, &jo);
-	line = o ? json_to_line(o, &len) : NULL;
+	line = o ? out_json_line(o, &len) : NULL;
 	if (!line) {
 		s->output_failed = 1;
 		json_decref(o);

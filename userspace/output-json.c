@@ -295,7 +295,7 @@ json_t *alert_to_json_opts(const struct score_alert *a, const struct session_jso
 	return alert_to_json(a, sensor);
 }
 
-char *json_to_line(const json_t *obj, size_t *len)
+char *out_json_line(const json_t *obj, size_t *len)
 {
 	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 	size_t n;

@@ -65,6 +65,6 @@ json_t *alert_cids_json(const struct score_alert *a);    /* `community_ids` */
 /* Serialise compactly, keys in insertion order, with a trailing newline.
  * Returns a malloc'd string the caller free()s, or NULL; *len gets the
  * length. */
-char *json_to_line(const json_t *obj, size_t *len);
+char *out_json_line(const json_t *obj, size_t *len);
 
 #endif

@@ -82,7 +82,7 @@ static void fuzz_on_session(const struct session *s, void *arg)
 	}
 	o = session_to_json(s, NULL);
 	FUZZ_CHECK(o != NULL);
-	line = json_to_line(o, &len);
+	line = out_json_line(o, &len);
 	FUZZ_CHECK(line != NULL && len > 0 && line[len - 1] == '\n');
 	FUZZ_CHECK(json_string_value(json_object_get(o, "record_id")) != NULL);
 	free(line);
